@@ -1,0 +1,262 @@
+"""The `qabot` command line (SPEC §5)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+from domain.errors import DomainError
+from domain.roles import Party, Role
+from handlers.i18n import translate
+from storage.migrate import upgrade
+
+log = logging.getLogger("qabot")
+
+
+class CliError(Exception):
+    """Bad input on the command line: one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, as scripts expect; `qabot … --help` still shows the usage.
+        raise CliError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="qabot", description="质量帮扶助手 qabot")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="action", required=True
+    )
+    db.add_parser("upgrade", help="create or migrate the schema to the newest version")
+
+    officer = commands.add_parser("officer", help="officers, supervisors, admins")
+    officer_add = officer.add_subparsers(dest="action", required=True).add_parser(
+        "add", help="add a person"
+    )
+    officer_add.add_argument("--name", required=True)
+    where = officer_add.add_mutually_exclusive_group(required=True)
+    where.add_argument("--city", help="city bureau, or 省局 for the provincial bureau")
+    where.add_argument("--province", action="store_true", help="the provincial bureau")
+    officer_add.add_argument(
+        "--role", choices=["officer", "supervisor", "admin"], default="officer"
+    )
+    officer_add.add_argument("--json", action="store_true")
+
+    enterprise = commands.add_parser("enterprise", help="enterprises")
+    enterprise_add = enterprise.add_subparsers(dest="action", required=True).add_parser("add")
+    enterprise_add.add_argument("--name", required=True)
+    enterprise_add.add_argument("--city", required=True)
+    enterprise_add.add_argument("--officer", required=True, type=int)
+    enterprise_add.add_argument("--credit-code")
+    enterprise_add.add_argument("--json", action="store_true")
+
+    commitment = commands.add_parser("commitment", help="agreement commitments")
+    commitment_add = commitment.add_subparsers(dest="action", required=True).add_parser("add")
+    commitment_add.add_argument("--enterprise", required=True, type=int)
+    commitment_add.add_argument("--party", required=True, choices=["bureau", "enterprise"])
+    commitment_add.add_argument("--text", required=True)
+    commitment_add.add_argument("--due", required=True, help="YYYY-MM-DD")
+    commitment_add.add_argument("--json", action="store_true")
+
+    commands.add_parser("run", help="run every configured channel and the reminder scheduler")
+    console = commands.add_parser("console", help="chat with the bot in this terminal")
+    console.add_argument("--code", help="bind as the person of this code first")
+    remind = commands.add_parser(
+        "remind",
+        help="one reminder/escalation sweep, deliver, exit (for now: delivers the queued "
+        "notifications only; the sweep comes with the reminders issue)",
+    )
+    remind.add_argument("--now", help="ISO-8601 instant to sweep as of (default: now)")
+    demo = commands.add_parser("demo", help="create demo data for a first try")
+    demo.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    as_json = "--json" in (argv if argv is not None else sys.argv[1:])
+    try:
+        args = build_parser().parse_args(argv)
+        settings = Settings()
+        sys.exit(COMMANDS[args.command](args, settings) or 0)
+    except CliError as error:
+        _fail(str(error), as_json)
+    except ValidationError as error:
+        first = error.errors()[0]
+        _fail(f"setting {first['loc'][0] if first['loc'] else ''}: {first['msg']}", as_json)
+    except DomainError as error:
+        _fail(translate(Settings().language, error.key, **error.params), as_json)
+
+
+def _fail(message: str, as_json: bool) -> NoReturn:
+    if as_json:
+        print(json.dumps({"error": message}, ensure_ascii=False))
+    print(f"qabot: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _print(args: argparse.Namespace, result: dict[str, Any], text: str) -> None:
+    print(json.dumps(result, ensure_ascii=False) if getattr(args, "json", False) else text)
+
+
+def _with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[Any]]) -> Any:
+    """Migrate, then run `work` against a fresh runtime and close it."""
+    upgrade(settings.database_url)
+
+    async def go() -> Any:
+        runtime = build_runtime(settings)
+        try:
+            return await work(runtime)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(go())
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> None:
+    upgrade(settings.database_url)
+    print("database schema is up to date")
+
+
+def cmd_officer(args: argparse.Namespace, settings: Settings) -> None:
+    from handlers.usecases.people import add_officer
+
+    city = "省局" if args.province else args.city
+
+    async def work(runtime: Runtime) -> tuple[int, str, str]:
+        async with runtime.core.sessions() as session, session.begin():
+            person, code = await add_officer(
+                session, args.name, city, Role(args.role), runtime.core.clock.now()
+            )
+            return person.id, code, person.bureau.name if person.bureau else city
+
+    person_id, code, bureau = _with_runtime(settings, work)
+    _print(
+        args,
+        {"id": person_id, "code": code, "name": args.name, "role": args.role, "bureau": bureau},
+        f"id {person_id}  code {code}  ({args.role}, {bureau})",
+    )
+
+
+def cmd_enterprise(args: argparse.Namespace, settings: Settings) -> None:
+    from handlers.usecases.people import add_enterprise
+
+    async def work(runtime: Runtime) -> tuple[int, str, str | None]:
+        async with runtime.core.sessions() as session, session.begin():
+            enterprise, code = await add_enterprise(
+                session,
+                args.name,
+                args.city,
+                args.officer,
+                args.credit_code,
+                runtime.core.clock.now(),
+            )
+            return enterprise.id, code, enterprise.credit_code
+
+    enterprise_id, code, credit_code = _with_runtime(settings, work)
+    _print(
+        args,
+        {"id": enterprise_id, "code": code, "name": args.name, "credit_code": credit_code},
+        f"id {enterprise_id}  staff code {code}",
+    )
+
+
+def cmd_commitment(args: argparse.Namespace, settings: Settings) -> None:
+    from handlers.usecases.commitments import add_commitment
+
+    try:
+        due = date.fromisoformat(args.due)
+    except ValueError:
+        raise DomainError("error.date_invalid", value=args.due) from None
+
+    async def work(runtime: Runtime) -> int:
+        async with runtime.core.sessions() as session, session.begin():
+            commitment = await add_commitment(
+                session,
+                args.enterprise,
+                Party(args.party),
+                args.text,
+                due,
+                runtime.core.clock.now(),
+            )
+            return commitment.id
+
+    commitment_id = _with_runtime(settings, work)
+    _print(args, {"id": commitment_id, "due": due.isoformat()}, f"id {commitment_id}")
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.demo import create_demo
+
+    codes = _with_runtime(settings, lambda runtime: create_demo(runtime.core))
+    _print(args, {"codes": [{"who": who, "code": code} for who, code in codes]}, _codes_text(codes))
+
+
+def _codes_text(codes: list[tuple[str, str]]) -> str:
+    lines = ["演示绑定码 / demo binding codes:"]
+    lines += [f"  /start {code}    {who}" for who, code in codes]
+    return "\n".join(lines)
+
+
+def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
+    _with_runtime(settings, lambda runtime: _console(runtime, args.code))
+
+
+async def _console(runtime: Runtime, code: str | None) -> None:
+    from bot.console_channel import ConsoleChannel
+    from bot.delivery import Delivery
+
+    channel = ConsoleChannel(runtime.core)
+    await channel.run(code, Delivery(runtime.core, [channel]))
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.demo import create_demo
+
+    if not (settings.telegram_enabled or settings.wecom_enabled):
+        # Nothing configured: the embedded default with demo data, chatting in the terminal.
+        def first_try(runtime: Runtime) -> Awaitable[None]:
+            async def go() -> None:
+                print(_codes_text(await create_demo(runtime.core)) + "\n")
+                await _console(runtime, None)
+
+            return go()
+
+        _with_runtime(settings, first_try)
+        return
+    raise CliError("network channels are not available in this version yet")
+
+
+def cmd_remind(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.delivery import Delivery
+
+    async def work(runtime: Runtime) -> None:
+        report = await Delivery(runtime.core, []).run_once()
+        print(json.dumps(report.__dict__))
+
+    _with_runtime(settings, work)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int | None]] = {
+    "db": cmd_db,
+    "officer": cmd_officer,
+    "enterprise": cmd_enterprise,
+    "commitment": cmd_commitment,
+    "demo": cmd_demo,
+    "console": cmd_console,
+    "run": cmd_run,
+    "remind": cmd_remind,
+}

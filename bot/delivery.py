@@ -1,0 +1,168 @@
+"""The outbox worker: claim due notifications, send each on the person's last-used
+channel, mark it sent, or put it back with backoff (README "Delivery guarantees")."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.core import Core
+from handlers.messages import Reply
+from storage import outbox
+from storage.models import ChannelIdentity, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 50
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+class DeliveryError(Exception):
+    """A failed send. `permanent`: never retry (e.g. the user blocked the bot)."""
+
+    def __init__(
+        self, reason: str, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Sender(Protocol):
+    """One channel's way of delivering a reply to a chat; raises DeliveryError."""
+
+    channel: str
+
+    async def deliver(self, chat_id: str, reply: Reply) -> None: ...
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+
+class QuietHours(Protocol):
+    def defer_until(self, now: datetime) -> datetime | None:
+        """When a non-urgent message may go out, or None if it may go now."""
+        ...
+
+
+class Delivery:
+    def __init__(
+        self, core: Core, senders: list[Sender], quiet_hours: QuietHours | None = None
+    ) -> None:
+        self.core = core
+        self.senders = {sender.channel: sender for sender in senders}
+        self.quiet_hours = quiet_hours
+        self.wakeup = asyncio.Event()
+
+    async def recover(self) -> int:
+        """Turn claims left by a worker that died mid-send into `uncertain` (never re-sent)."""
+        async with self.core.sessions() as session, session.begin():
+            return await outbox.expire_stale_claims(session, self.core.clock.now())
+
+    async def run_once(self) -> DeliveryReport:
+        """Deliver every message that is due now; return what happened."""
+        report = DeliveryReport()
+        while True:
+            async with self.core.sessions() as session:
+                batch = await outbox.claim_due(
+                    session, self.core.clock.now(), CLAIM_BATCH, CLAIM_LEASE
+                )
+            if not batch:
+                return report
+            for message in batch:
+                await self._deliver_one(message, report)
+
+    async def run_forever(self, idle_seconds: float = 1.0) -> None:
+        await self.recover()
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("delivery round failed; retrying")
+            self.wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wakeup.wait(), idle_seconds)
+
+    async def _deliver_one(self, message: OutboxMessage, report: DeliveryReport) -> None:
+        now = self.core.clock.now()
+        async with self.core.sessions() as session, session.begin():
+            if not message.urgent and self.quiet_hours is not None:
+                until = self.quiet_hours.defer_until(now)
+                if until is not None:
+                    await outbox.defer(session, message.id, until, "quiet hours")
+                    report.deferred += 1
+                    return
+            identity = await _last_used_identity(session, message.person_id, set(self.senders))
+            if identity is None:
+                # The person has no reachable channel running here: keep it for later.
+                await outbox.defer(session, message.id, now + timedelta(minutes=1), "no channel")
+                report.deferred += 1
+                return
+        sender = self.senders[identity.channel]
+        try:
+            await sender.deliver(identity.chat_id, Reply.from_json(message.message))
+        except DeliveryError as error:
+            await self._failed(message, identity, error, report)
+            return
+        except Exception as error:  # an unexpected bug must not lose the message
+            log.exception("sending outbox message %s failed", message.id)
+            await self._failed(message, identity, DeliveryError(repr(error)), report)
+            return
+        async with self.core.sessions() as session, session.begin():
+            await outbox.mark_sent(session, message.id, identity.channel, self.core.clock.now())
+        report.sent += 1
+
+    async def _failed(
+        self,
+        message: OutboxMessage,
+        identity: ChannelIdentity,
+        error: DeliveryError,
+        report: DeliveryReport,
+    ) -> None:
+        now = self.core.clock.now()
+        give_up = error.permanent or message.attempts >= outbox.MAX_ATTEMPTS
+        async with self.core.sessions() as session, session.begin():
+            if error.permanent:
+                stored = await session.get(ChannelIdentity, identity.id)
+                if stored is not None:
+                    stored.unreachable_since = now
+            await outbox.mark_retry(
+                session,
+                message.id,
+                error.reason,
+                now + outbox.backoff(message.attempts, error.retry_after),
+                give_up,
+            )
+        if give_up:
+            report.failed += 1
+            log.warning("outbox message %s given up: %s", message.id, error.reason)
+        else:
+            report.retried += 1
+
+
+async def _last_used_identity(
+    session: AsyncSession, person_id: int, channels: set[str]
+) -> ChannelIdentity | None:
+    return await session.scalar(
+        select(ChannelIdentity)
+        .where(
+            ChannelIdentity.person_id == person_id,
+            ChannelIdentity.channel.in_(channels),
+            ChannelIdentity.unreachable_since.is_(None),
+        )
+        .order_by(ChannelIdentity.last_seen_at.desc())
+        .limit(1)
+    )

@@ -1,0 +1,38 @@
+"""Build the running pieces from settings: database, core, file store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.settings import Settings
+from domain.calendar import WorkingCalendar
+from domain.clock import Clock, SystemClock
+from handlers.core import Core
+from storage.db import create_engine, session_factory
+from storage.files import FileStore
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    core: Core
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
+    engine = create_engine(settings.database_url)
+    core = Core(
+        sessions=session_factory(engine),
+        clock=clock or SystemClock(),
+        tz=settings.tz,
+        files=FileStore(settings.data_dir / "files"),
+        calendar=WorkingCalendar(),
+        default_language=settings.language,
+        first_response_working_days=settings.first_response_working_days,
+    )
+    return Runtime(settings=settings, engine=engine, core=core)

@@ -1,0 +1,49 @@
+"""Receiving a photo or document from a chat: checks, content-hash storage, a row."""
+
+from __future__ import annotations
+
+from domain.errors import DomainError
+from handlers.core import MAX_FILE_BYTES, file_allowed
+from handlers.turn import Turn
+from storage.models import Attachment
+
+
+async def receive_file(turn: Turn) -> Attachment:
+    """Store the event's file for the acting person, or refuse it with a clear reason."""
+    incoming = turn.event.file
+    assert incoming is not None
+    if incoming.size > MAX_FILE_BYTES:
+        raise DomainError(
+            "file.too_large", size_mb=round(incoming.size / 1_048_576, 1), limit_mb=20
+        )
+    if not file_allowed(incoming.mime_type):
+        raise DomainError("file.unsupported", mime=incoming.mime_type[:60])
+    content = await incoming.load()
+    if len(content) > MAX_FILE_BYTES:
+        raise DomainError("file.too_large", size_mb=round(len(content) / 1_048_576, 1), limit_mb=20)
+    if not content:
+        raise DomainError("file.empty")
+    digest = turn.core.files.save(content)
+    attachment = Attachment(
+        sha256=digest,
+        size=len(content),
+        mime_type=incoming.mime_type,
+        file_name=(incoming.file_name or "file")[:255],
+        uploaded_by_id=turn.actor.person_id,
+        created_at=turn.now,
+    )
+    turn.session.add(attachment)
+    await turn.session.flush()
+    return attachment
+
+
+def clean_text(turn: Turn, limit: int) -> str | None:
+    """The typed text if it is usable; otherwise say why and return None (nothing changes)."""
+    text = turn.event.text.strip()
+    if not text:
+        turn.say(turn.t("input.empty"))
+        return None
+    if len(text) > limit:
+        turn.say(turn.t("input.too_long", length=len(text), limit=limit))
+        return None
+    return text

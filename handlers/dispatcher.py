@@ -1,0 +1,168 @@
+"""One turn: load who is talking and where they are, run the step, save, reply.
+
+Where is a button handled? Its payload is "<flow>:<step>:…": FLOWS below maps the flow
+prefix to its module, and that module's BUTTONS maps the step to the function.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from types import ModuleType
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from domain.errors import DomainError
+from domain.roles import BUREAU_ROLES, SUPERVISING_ROLES, Role
+from handlers import commitments, onboarding, report_problem, reports
+from handlers.core import Core
+from handlers.i18n import translate
+from handlers.messages import IncomingEvent, Reply
+from handlers.turn import Turn
+from handlers.usecases.people import person_for_identity, touch_identity
+from storage.models import ConversationState, ProcessedUpdate
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[Turn], Awaitable[None]]
+
+FLOWS: dict[str, ModuleType] = {
+    "lang": onboarding,
+    "rp": report_problem,
+    "rep": reports,
+    "cm": commitments,
+}
+
+# command -> (handler, roles allowed; None = anyone, bound or not)
+COMMANDS: dict[str, tuple[Step, tuple[Role, ...] | None]] = {
+    "start": (onboarding.start, None),
+    "help": (onboarding.show_help, None),
+    "lang": (onboarding.choose_language, None),
+    "cancel": (onboarding.cancel, None),
+    "report": (report_problem.begin, (Role.STAFF,)),
+    "myreports": (reports.my_reports, (Role.STAFF,)),
+    "inbox": (reports.show_inbox, BUREAU_ROLES),
+    "commitments": (commitments.show_open, tuple(Role)),
+    "agreement": (commitments.show_agreement, tuple(Role)),
+    "stats": (reports.show_stats, SUPERVISING_ROLES),
+}
+# WeCom users type Chinese words for binding (SPEC §6).
+ALIASES = {"绑定": "start"}
+
+
+async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
+    """Handle one event and return the replies for the same chat."""
+    async with core.chat_lock(event.channel, event.chat_id):
+        for _attempt in range(3):
+            try:
+                return await _run_turn(core, event)
+            except (StaleDataError, IntegrityError) as error:
+                # Another instance changed the same row first; the turn is re-run on fresh data.
+                log.info("retrying turn %s after conflict: %s", event.update_key, error)
+        return await _refuse(core, event, DomainError("error.busy"))
+
+
+async def _run_turn(core: Core, event: IncomingEvent) -> list[Reply]:
+    now = core.clock.now()
+    try:
+        async with core.sessions() as session, session.begin():
+            if await _already_handled(session, event.update_key):
+                return []
+            turn = await _load_turn(core, session, event, now)
+            await _route(turn)
+            turn.state.updated_at = now
+            if event.update_key:
+                session.add(ProcessedUpdate(key=event.update_key, processed_at=now))
+        return turn.replies
+    except DomainError as refusal:
+        # Everything the turn changed is rolled back: a refusal changes nothing.
+        return await _refuse(core, event, refusal)
+
+
+async def _refuse(core: Core, event: IncomingEvent, refusal: DomainError) -> list[Reply]:
+    now = core.clock.now()
+    async with core.sessions() as session, session.begin():
+        turn = await _load_turn(core, session, event, now)
+        if event.update_key and await session.get(ProcessedUpdate, (event.update_key,)) is None:
+            session.add(ProcessedUpdate(key=event.update_key, processed_at=now))
+        return [Reply(text=translate(turn.lang, refusal.key, **refusal.params))]
+
+
+async def _already_handled(session: AsyncSession, update_key: str | None) -> bool:
+    if update_key is None:
+        return False
+    return await session.get(ProcessedUpdate, update_key) is not None
+
+
+async def _load_turn(core: Core, session: AsyncSession, event: IncomingEvent, now: object) -> Turn:
+    state = await session.get(ConversationState, (event.channel, event.chat_id))
+    if state is None:
+        state = ConversationState(
+            channel=event.channel, chat_id=event.chat_id, data={}, updated_at=now
+        )
+        session.add(state)
+    person = await person_for_identity(session, event.channel, event.user_id)
+    if person is not None:
+        await touch_identity(session, event.channel, event.user_id, event.chat_id, core.clock.now())
+    return Turn(
+        core=core, session=session, event=event, state=state, person=person, now=core.clock.now()
+    )
+
+
+async def _route(turn: Turn) -> None:
+    event = turn.event
+    if event.command is None and turn.person is None and event.payload is None:
+        # WeCom: "绑定 CODE" / "绑定CODE" binds like /start CODE.
+        text = event.text.strip()
+        for word, command in ALIASES.items():
+            if text.startswith(word):
+                turn.event = IncomingEvent(
+                    **{**event.__dict__, "command": command, "text": text[len(word) :].strip()}
+                )
+                event = turn.event
+    if event.command is not None:
+        await _run_command(turn, event.command)
+    elif event.payload is not None:
+        await _press_button(turn, event.payload)
+    elif turn.person is None:
+        turn.say(turn.t("bind.please_bind"))
+    elif turn.state.flow in FLOWS:
+        module = FLOWS[turn.state.flow]
+        handler = module.on_file if event.file is not None else module.on_text
+        await handler(turn)
+    elif event.file is not None:
+        turn.say(turn.t("file.not_expected"))
+    else:
+        turn.say(turn.t("help.not_understood"))
+
+
+async def _run_command(turn: Turn, command: str) -> None:
+    entry = COMMANDS.get(ALIASES.get(command, command))
+    if entry is None:
+        turn.say(turn.t("help.unknown_command", command=command[:32]))
+        return
+    handler, roles = entry
+    if roles is not None:
+        if turn.person is None:
+            turn.say(turn.t("bind.please_bind"))
+            return
+        if turn.person.role not in roles:
+            turn.say(turn.t("error.command_not_for_role", command=command))
+            return
+    await handler(turn)
+
+
+async def _press_button(turn: Turn, payload: str) -> None:
+    flow, _, rest = payload.partition(":")
+    step, _, argument = rest.partition(":")
+    module = FLOWS.get(flow)
+    handler = getattr(module, "BUTTONS", {}).get(step) if module else None
+    if handler is None or len(payload.encode()) > 64:
+        turn.say(turn.t("error.button_invalid"))
+        return
+    if turn.person is None and flow != "lang":
+        turn.say(turn.t("bind.please_bind"))
+        return
+    await handler(turn, argument)

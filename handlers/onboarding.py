@@ -1,0 +1,95 @@
+"""Binding, help, language and cancelling: what any chat may do."""
+
+from __future__ import annotations
+
+from domain.roles import Role
+from handlers.i18n import LANGUAGES
+from handlers.messages import Button
+from handlers.turn import Turn
+from handlers.usecases.people import bind
+
+# Commands listed in /help, by role; unbound chats see only binding and help.
+HELP_COMMANDS: dict[Role | None, tuple[str, ...]] = {
+    None: ("start", "help", "lang"),
+    Role.STAFF: ("report", "myreports", "commitments", "agreement", "lang", "cancel", "help"),
+    Role.OFFICER: ("inbox", "commitments", "agreement", "lang", "cancel", "help"),
+    Role.SUPERVISOR: ("inbox", "commitments", "agreement", "stats", "lang", "cancel", "help"),
+    Role.ADMIN: ("inbox", "commitments", "agreement", "stats", "lang", "cancel", "help"),
+}
+
+
+async def start(turn: Turn) -> None:
+    """Binds the chat with a code, or welcomes and explains how to bind."""
+    code = turn.event.text.strip()
+    if not code:
+        if turn.person is None:
+            turn.say(turn.t("bind.welcome"), title=turn.t("bot.name"))
+        else:
+            turn.say(
+                turn.t(
+                    "bind.already",
+                    name=turn.person.name,
+                    role=turn.t(f"role.{turn.person.role.value}"),
+                )
+            )
+        return
+    turn.end()
+    person = await bind(
+        turn.session,
+        turn.event.channel,
+        turn.event.user_id,
+        turn.event.chat_id,
+        code,
+        turn.event.display_name,
+        turn.now,
+    )
+    if person.language is None and turn.state.language:
+        person.language = turn.state.language
+    turn.person = person
+    turn.say(turn.t("bind.done", name=person.name, role=turn.t(f"role.{person.role.value}")))
+    await show_help(turn)
+
+
+async def show_help(turn: Turn) -> None:
+    """Lists the commands this person may use."""
+    role = turn.person.role if turn.person else None
+    lines = [f"/{command} — {turn.t(f'command.{command}')}" for command in HELP_COMMANDS[role]]
+    intro = turn.t("help.intro_bound") if turn.person else turn.t("help.intro_unbound")
+    turn.say("\n".join([intro, *lines]), title=turn.t("bot.name"))
+
+
+async def cancel(turn: Turn) -> None:
+    """Leaves whatever conversation the chat was in."""
+    if turn.state.flow is None:
+        turn.say(turn.t("cancel.nothing"))
+    else:
+        turn.end()
+        turn.say(turn.t("cancel.done"))
+
+
+async def choose_language(turn: Turn) -> None:
+    """Offers the languages as buttons."""
+    turn.say(
+        turn.t("lang.choose"),
+        buttons=[[Button("中文", "lang:set:zh_CN"), Button("English", "lang:set:en")]],
+    )
+
+
+async def set_language(turn: Turn, language: str) -> None:
+    """Stores the chosen language for the person (or the unbound chat)."""
+    if language not in LANGUAGES:
+        turn.say(turn.t("error.button_invalid"))
+        return
+    turn.state.language = language
+    if turn.person is not None:
+        turn.person.language = language
+    turn.say(turn.t("lang.set"), edit=True)
+
+
+async def on_text(turn: Turn) -> None:
+    turn.say(turn.t("help.not_understood"))
+
+
+on_file = on_text
+
+BUTTONS = {"set": set_language}

@@ -1,0 +1,222 @@
+"""Following reports: /myreports, /inbox, a report's page, and the lifecycle buttons."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from domain.dates import parse_date, parse_date_time
+from domain.errors import DomainError
+from domain.reports import ReportAction, ReportStatus, check_transition
+from handlers import views
+from handlers.attachments import clean_text
+from handlers.messages import Button
+from handlers.turn import Turn
+from handlers.usecases import reports as usecases
+from handlers.usecases.scope import enterprises_covered
+from storage.models import Commitment, Enterprise, Report
+
+FLOW = "rep"
+MAX_NOTE = 1000
+
+
+def _report_id(argument: str) -> int:
+    head = argument.split(":", 1)[0]
+    if not head.isdigit():
+        raise DomainError("error.button_invalid")
+    return int(head)
+
+
+async def my_reports(turn: Turn) -> None:
+    """Lists the enterprise's latest reports, each with a button to open it."""
+    found = await usecases.reports_of_enterprise(turn.session, turn.actor)
+    if not found:
+        turn.say(turn.t("reports.none"))
+        return
+    turn.say(
+        "\n".join(views.report_line(turn.lang, r) for r in found),
+        title=turn.t("reports.mine_title"),
+        buttons=[[Button(r.reference, f"rep:view:{r.id}")] for r in found],
+    )
+
+
+async def show_inbox(turn: Turn) -> None:
+    """Lists the reports waiting for the bureau side, oldest first."""
+    found = await usecases.inbox(turn.session, turn.actor)
+    if not found:
+        turn.say(turn.t("inbox.empty"))
+        return
+    turn.say(
+        "\n".join(views.report_line(turn.lang, r, e) for r, e in found),
+        title=turn.t("inbox.title"),
+        buttons=[[Button(r.reference, f"rep:view:{r.id}")] for r, _ in found],
+    )
+
+
+async def view(turn: Turn, argument: str) -> None:
+    """Shows one report with its timeline and the buttons this person may press."""
+    report, enterprise = await usecases.load_report(turn.session, turn.actor, _report_id(argument))
+    events = await usecases.timeline(turn.session, report.id)
+    turn.reply(views.report_detail(turn.lang, report, enterprise, events, turn.actor))
+
+
+async def accept(turn: Turn, argument: str) -> None:
+    """The officer takes the report."""
+    report = await usecases.act_on_report(
+        turn.session, turn.actor, _report_id(argument), ReportAction.ACCEPT, turn.now
+    )
+    turn.say(turn.t("report.accepted", reference=report.reference))
+    await view(turn, str(report.id))
+
+
+async def confirm_solved(turn: Turn, argument: str) -> None:
+    """The enterprise confirms the problem is solved and is asked for a rating."""
+    report = await usecases.act_on_report(
+        turn.session, turn.actor, _report_id(argument), ReportAction.CONFIRM_SOLVED, turn.now
+    )
+    turn.say(
+        turn.t("report.closed_rate", reference=report.reference),
+        buttons=[views.rating_buttons(report.id)],
+    )
+
+
+async def rate(turn: Turn, argument: str) -> None:
+    """Stores the 1–5 rating."""
+    report_id, _, stars = argument.partition(":")
+    if not report_id.isdigit() or not stars.isdigit():
+        raise DomainError("error.button_invalid")
+    report = await usecases.rate_report(
+        turn.session, turn.actor, int(report_id), int(stars), turn.now
+    )
+    turn.say(turn.t("report.rated", reference=report.reference, stars="★" * int(stars)), edit=True)
+
+
+# Actions that need typed details first: the steps asked, in order.
+ASKS: dict[ReportAction, tuple[str, ...]] = {
+    ReportAction.SCHEDULE: ("when", "place", "participants"),
+    ReportAction.PROPOSE: ("solution",),
+    ReportAction.RESOLVE: ("solution",),
+    ReportAction.ESCALATE: ("reason", "target_on"),
+    ReportAction.REJECT_SOLUTION: ("reason",),
+}
+
+
+def _asking(action: ReportAction):  # type: ignore[no-untyped-def]
+    async def start(turn: Turn, argument: str) -> None:
+        report, _ = await usecases.load_report(turn.session, turn.actor, _report_id(argument))
+        # Refuse now rather than after the person has typed everything.
+        check_transition(turn.actor, report.status, action)
+        first = ASKS[action][0]
+        turn.end()
+        turn.goto(FLOW, first, action=action.value, report_id=report.id, answers={})
+        turn.say(turn.t(f"report.ask.{first}", reference=report.reference))
+
+    start.__doc__ = f"Starts asking the details of '{action.value}'."
+    return start
+
+
+async def on_text(turn: Turn) -> None:
+    """Stores the typed detail, asks the next one, or applies the action."""
+    action = ReportAction(turn.data["action"])
+    step = turn.state.step or ""
+    value = _read(turn, step)
+    if value is None:
+        return
+    answers = {**turn.data.get("answers", {}), step: value}
+    steps = ASKS[action]
+    position = steps.index(step)
+    if position + 1 < len(steps):
+        following = steps[position + 1]
+        turn.goto(FLOW, following, answers=answers)
+        turn.say(turn.t(f"report.ask.{following}", reference=""))
+        return
+    details = dict(answers)
+    if "target_on" in details:
+        details["target_on"] = parse_date(details["target_on"])
+    report = await usecases.act_on_report(
+        turn.session, turn.actor, turn.data["report_id"], action, turn.now, **details
+    )
+    turn.end()
+    turn.say(turn.t(f"report.done.{action.value}", reference=report.reference))
+
+
+def _read(turn: Turn, step: str) -> str | None:
+    """Validate one typed detail; say what is wrong and return None if it is not usable."""
+    text = clean_text(turn, MAX_NOTE)
+    if text is None:
+        return None
+    if step == "when":
+        when = parse_date_time(text)
+        if when is None:
+            turn.say(turn.t("input.bad_date_time"))
+            return None
+        if when.date() < turn.today:
+            turn.say(turn.t("input.date_past"))
+            return None
+        return when.strftime("%Y-%m-%d %H:%M")
+    if step == "target_on":
+        day = parse_date(text)
+        if day is None:
+            turn.say(turn.t("input.bad_date"))
+            return None
+        if day < turn.today:
+            turn.say(turn.t("input.date_past"))
+            return None
+        return day.isoformat()
+    return text
+
+
+async def on_file(turn: Turn) -> None:
+    turn.say(turn.t("file.not_expected"))
+
+
+async def show_stats(turn: Turn) -> None:
+    """Fulfilment figures for the supervisor's scope."""
+    scope = enterprises_covered(turn.actor)
+    by_status = dict(
+        (
+            await turn.session.execute(
+                select(Report.status, func.count(Report.id))
+                .join(Enterprise, Report.enterprise_id == Enterprise.id)
+                .where(scope)
+                .group_by(Report.status)
+            )
+        ).tuples()
+    )
+    today = turn.today
+    commitments = (
+        await turn.session.execute(
+            select(Commitment.status, Commitment.due_on < today, func.count(Commitment.id))
+            .join(Enterprise, Commitment.enterprise_id == Enterprise.id)
+            .where(scope)
+            .group_by(Commitment.status, Commitment.due_on < today)
+        )
+    ).tuples()
+    total = confirmed = overdue = 0
+    for status, late, count in commitments:
+        total += count
+        confirmed += count if status.value == "confirmed" else 0
+        overdue += count if status.value == "open" and late else 0
+    rating = await turn.session.scalar(
+        select(func.avg(Report.rating))
+        .join(Enterprise, Report.enterprise_id == Enterprise.id)
+        .where(scope)
+    )
+    lines = [turn.t("stats.reports")]
+    lines += [f"· {views.status_text(turn.lang, s)}: {by_status.get(s, 0)}" for s in ReportStatus]
+    lines.append(turn.t("stats.commitments", total=total, confirmed=confirmed, overdue=overdue))
+    lines.append(turn.t("stats.rating", rating=f"{rating:.1f}" if rating else "—"))
+    lines.append(turn.t("stats.as_of", day=today.isoformat()))
+    turn.say("\n".join(lines), title=turn.t("stats.title"))
+
+
+BUTTONS = {
+    "view": view,
+    "acc": accept,
+    "sch": _asking(ReportAction.SCHEDULE),
+    "pro": _asking(ReportAction.PROPOSE),
+    "res": _asking(ReportAction.RESOLVE),
+    "esc": _asking(ReportAction.ESCALATE),
+    "ok": confirm_solved,
+    "no": _asking(ReportAction.REJECT_SOLUTION),
+    "rate": rate,
+}

@@ -1,0 +1,263 @@
+"""Master data and binding: bureaus, people, enterprises, codes, channel identities."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.credit_code import InvalidCreditCode, validate_credit_code
+from domain.errors import DomainError, NotFound
+from domain.roles import BUREAU_ROLES, Actor, Role
+from handlers.usecases.notify import audit
+from storage.models import BindingCode, Bureau, ChannelIdentity, Enterprise, Person
+
+PROVINCE_NAMES = ("省局", "province", "省")
+# No 0/O, 1/I/L: codes are read aloud and typed on phones.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+STAFF_CODE_LIFETIME = timedelta(days=365)
+MAX_NAME = 100
+
+
+def actor_of(person: Person) -> Actor:
+    return Actor(
+        person_id=person.id,
+        role=person.role,
+        bureau_id=person.bureau_id,
+        bureau_is_province=bool(person.bureau and person.bureau.is_province),
+        enterprise_id=person.enterprise_id,
+    )
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+
+
+def normalise_code(text: str) -> str:
+    return "".join(text.split()).upper().replace("-", "")
+
+
+def clean_name(text: str, key: str = "error.name_invalid") -> str:
+    name = " ".join(text.split())
+    if not name or len(name) > MAX_NAME:
+        raise DomainError(key, limit=MAX_NAME)
+    return name
+
+
+async def bureau_for(session: AsyncSession, city: str) -> Bureau:
+    """Find or create the bureau of a city; "省局" means the provincial bureau."""
+    city = clean_name(city, "error.city_invalid")
+    if city.lower() in PROVINCE_NAMES:
+        found = await session.scalar(select(Bureau).where(Bureau.is_province.is_(True)))
+        if found is None:
+            found = Bureau(name="省局", city=None, is_province=True)
+            session.add(found)
+            await session.flush()
+        return found
+    found = await session.scalar(select(Bureau).where(Bureau.city == city))
+    if found is None:
+        found = Bureau(name=city, city=city, is_province=False)
+        session.add(found)
+        await session.flush()
+    return found
+
+
+async def add_officer(
+    session: AsyncSession, name: str, city: str, role: Role, now: datetime
+) -> tuple[Person, str]:
+    """Add an officer, supervisor or admin; return them and their one-time binding code."""
+    if role not in BUREAU_ROLES:
+        raise DomainError("error.role_invalid")
+    bureau = await bureau_for(session, city)
+    person = Person(name=clean_name(name), role=role, bureau_id=bureau.id, created_at=now)
+    session.add(person)
+    await session.flush()
+    code = await _issue_code(session, now, person_id=person.id)
+    audit(session, None, "person.add", "person", person.id, now, role=role.value, code=code)
+    return person, code
+
+
+async def add_enterprise(
+    session: AsyncSession,
+    name: str,
+    city: str,
+    officer_id: int,
+    credit_code: str | None,
+    now: datetime,
+) -> tuple[Enterprise, str]:
+    """Add an enterprise assigned to an officer; return it and its staff binding code."""
+    officer = await session.get(Person, officer_id)
+    if officer is None or officer.role not in BUREAU_ROLES:
+        raise NotFound("error.officer_unknown", id=officer_id)
+    bureau = await bureau_for(session, city)
+    officer_bureau = await session.get(Bureau, officer.bureau_id)
+    if officer_bureau is None or not (officer_bureau.is_province or officer_bureau.id == bureau.id):
+        raise DomainError("error.officer_other_city", city=bureau.name)
+    code_value: str | None = None
+    if credit_code:
+        try:
+            code_value = validate_credit_code(credit_code)
+        except InvalidCreditCode:
+            raise DomainError("error.credit_code_invalid", code=credit_code) from None
+        taken = await session.scalar(
+            select(Enterprise.id).where(Enterprise.credit_code == code_value)
+        )
+        if taken is not None:
+            raise DomainError("error.credit_code_taken", code=code_value)
+    enterprise = Enterprise(
+        name=clean_name(name, "error.enterprise_name_invalid"),
+        bureau_id=bureau.id,
+        officer_id=officer.id,
+        credit_code=code_value,
+        created_at=now,
+    )
+    session.add(enterprise)
+    await session.flush()
+    code = await _issue_code(
+        session,
+        now,
+        enterprise_id=enterprise.id,
+        reusable=True,
+        expires_at=now + STAFF_CODE_LIFETIME,
+    )
+    audit(session, None, "enterprise.add", "enterprise", enterprise.id, now, officer_id=officer.id)
+    return enterprise, code
+
+
+async def _issue_code(
+    session: AsyncSession,
+    now: datetime,
+    person_id: int | None = None,
+    enterprise_id: int | None = None,
+    reusable: bool = False,
+    expires_at: datetime | None = None,
+) -> str:
+    while True:
+        code = new_code()
+        if await session.scalar(select(BindingCode.id).where(BindingCode.code == code)) is None:
+            break
+    session.add(
+        BindingCode(
+            code=code,
+            person_id=person_id,
+            enterprise_id=enterprise_id,
+            reusable=reusable,
+            expires_at=expires_at,
+            created_at=now,
+        )
+    )
+    return code
+
+
+async def person_for_identity(
+    session: AsyncSession, channel: str, external_id: str
+) -> Person | None:
+    identity = await session.scalar(
+        select(ChannelIdentity).where(
+            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
+        )
+    )
+    if identity is None:
+        return None
+    return await session.get(Person, identity.person_id)
+
+
+async def touch_identity(
+    session: AsyncSession, channel: str, external_id: str, chat_id: str, now: datetime
+) -> None:
+    """Remember that this identity was just used: notifications follow the last channel."""
+    identity = await session.scalar(
+        select(ChannelIdentity).where(
+            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
+        )
+    )
+    if identity is not None:
+        identity.last_seen_at = now
+        identity.chat_id = chat_id
+        identity.unreachable_since = None
+
+
+async def bind(
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    chat_id: str,
+    code_text: str,
+    display_name: str | None,
+    now: datetime,
+) -> Person:
+    """Bind a chat account to the person (or enterprise) a code stands for."""
+    code_value = normalise_code(code_text)
+    if not code_value:
+        raise DomainError("bind.code_missing")
+    code = await session.scalar(select(BindingCode).where(BindingCode.code == code_value))
+    if code is None:
+        raise DomainError("bind.code_unknown")
+    if code.expires_at is not None and code.expires_at <= now:
+        raise DomainError("bind.code_expired")
+    current = await person_for_identity(session, channel, external_id)
+    if code.person_id is not None:
+        person = await session.get(Person, code.person_id)
+        if person is None:
+            raise DomainError("bind.code_unknown")
+        if code.used_at is not None and (current is None or current.id != person.id):
+            raise DomainError("bind.code_used")
+        code.used_at = code.used_at or now
+    else:
+        if (
+            current is not None
+            and current.role is Role.STAFF
+            and current.enterprise_id == code.enterprise_id
+        ):
+            person = current
+        else:
+            enterprise = await session.get(Enterprise, code.enterprise_id)
+            fallback = enterprise.name if enterprise else "—"
+            person = Person(
+                name=clean_name(display_name or fallback),
+                role=Role.STAFF,
+                enterprise_id=code.enterprise_id,
+                created_at=now,
+            )
+            session.add(person)
+            await session.flush()
+        code.used_at = now
+    await _attach_identity(session, person, channel, external_id, chat_id, now)
+    audit(session, person.id, "binding.bind", "person", person.id, now, channel=channel)
+    return person
+
+
+async def _attach_identity(
+    session: AsyncSession,
+    person: Person,
+    channel: str,
+    external_id: str,
+    chat_id: str,
+    now: datetime,
+) -> None:
+    identity = await session.scalar(
+        select(ChannelIdentity).where(
+            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
+        )
+    )
+    if identity is None:
+        session.add(
+            ChannelIdentity(
+                person_id=person.id,
+                channel=channel,
+                external_id=external_id,
+                chat_id=chat_id,
+                last_seen_at=now,
+            )
+        )
+    else:
+        identity.person_id = person.id
+        identity.chat_id = chat_id
+        identity.last_seen_at = now
+        identity.unreachable_since = None
+
+
+async def count_people(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count(Person.id))) or 0)

@@ -1,0 +1,286 @@
+"""Problem reports: submission, the lifecycle actions, and the lists people see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.areas import parse_areas
+from domain.errors import DomainError, NotFound
+from domain.references import format_reference
+from domain.reports import (
+    AWAITING_OFFICER,
+    RATINGS,
+    ReportAction,
+    ReportStatus,
+    Urgency,
+    check_transition,
+)
+from domain.roles import Actor, EnterpriseScope, Party, Role, require_access, require_role
+from handlers import views
+from handlers.usecases.notify import audit, notify, staff_of, supervisors_for
+from handlers.usecases.scope import enterprises_covered
+from storage.models import Attachment, Enterprise, Person, Report, ReportCounter, ReportEvent
+
+
+@dataclass
+class ReportDraft:
+    """The answers collected by the /report conversation."""
+
+    areas: list[str] = field(default_factory=list)
+    product: str = ""
+    description: str = ""
+    attachment_ids: list[int] = field(default_factory=list)
+    urgency: str = Urgency.NORMAL.value
+
+
+def scope_of(enterprise: Enterprise) -> EnterpriseScope:
+    return EnterpriseScope(enterprise.id, enterprise.officer_id, enterprise.bureau_id)
+
+
+async def next_reference(session: AsyncSession, year: int) -> tuple[int, str]:
+    """Hand out the year's next number in one atomic statement (safe under concurrency)."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(ReportCounter)
+        .values(year=year, last_number=1)
+        .on_conflict_do_update(
+            index_elements=["year"], set_={"last_number": ReportCounter.last_number + 1}
+        )
+        .returning(ReportCounter.last_number)
+    )
+    number = int((await session.execute(statement)).scalar_one())
+    return number, format_reference(year, number)
+
+
+async def submit_report(
+    session: AsyncSession, actor: Actor, draft: ReportDraft, local_year: int, now: datetime
+) -> Report:
+    """Store a new report and tell the enterprise's officer, in one transaction."""
+    require_role(actor, Role.STAFF)
+    enterprise = await session.get(Enterprise, actor.enterprise_id)
+    if enterprise is None:
+        raise NotFound()
+    areas = [a.value for a in parse_areas(draft.areas)]
+    if not areas:
+        raise DomainError("report.areas_missing")
+    if not draft.product.strip() or not draft.description.strip():
+        raise DomainError("report.incomplete")
+    _, reference = await next_reference(session, local_year)
+    report = Report(
+        reference=reference,
+        enterprise_id=enterprise.id,
+        reporter_id=actor.person_id,
+        officer_id=enterprise.officer_id,
+        areas=areas,
+        product=draft.product,
+        description=draft.description,
+        urgency=Urgency(draft.urgency),
+        status=ReportStatus.SUBMITTED,
+        submitted_at=now,
+    )
+    session.add(report)
+    await session.flush()
+    if draft.attachment_ids:
+        attachments = await session.scalars(
+            select(Attachment).where(
+                Attachment.id.in_(draft.attachment_ids),
+                Attachment.uploaded_by_id == actor.person_id,
+                Attachment.report_id.is_(None),
+            )
+        )
+        for attachment in attachments:
+            attachment.report_id = report.id
+    event = _timeline(session, report, actor.person_id, "submitted", now)
+    audit(session, actor.person_id, "report.submit", "report", report.id, now, reference=reference)
+    await session.flush()
+    officer = await session.get(Person, enterprise.officer_id) if enterprise.officer_id else None
+    if officer is not None:
+        await notify(
+            session,
+            officer,
+            "report_new",
+            f"report:{report.id}:event:{event.id}",
+            lambda lang: views.new_report_notice(lang, report, enterprise),
+            now,
+        )
+    return report
+
+
+def _timeline(
+    session: AsyncSession,
+    report: Report,
+    actor_id: int | None,
+    kind: str,
+    now: datetime,
+    **detail: Any,
+) -> ReportEvent:
+    event = ReportEvent(report_id=report.id, at=now, actor_id=actor_id, kind=kind, detail=detail)
+    session.add(event)
+    return event
+
+
+async def load_report(
+    session: AsyncSession, actor: Actor, report_id: int
+) -> tuple[Report, Enterprise]:
+    """Load a report the actor may see; out of scope reads as not found."""
+    report = await session.get(Report, report_id)
+    if report is None:
+        raise NotFound()
+    enterprise = await session.get(Enterprise, report.enterprise_id)
+    if enterprise is None:
+        raise NotFound()
+    require_access(actor, scope_of(enterprise))
+    return report, enterprise
+
+
+async def act_on_report(
+    session: AsyncSession,
+    actor: Actor | None,
+    report_id: int,
+    action: ReportAction,
+    now: datetime,
+    **detail: Any,
+) -> Report:
+    """Apply one lifecycle action (actor None: the system's sweeps) and tell the other side."""
+    if actor is None:
+        report = await session.get(Report, report_id)
+        enterprise = await session.get(Enterprise, report.enterprise_id) if report else None
+        if report is None or enterprise is None:
+            raise NotFound()
+    else:
+        report, enterprise = await load_report(session, actor, report_id)
+    report.status = check_transition(actor, report.status, action)
+    _apply_details(report, action, now, detail)
+    actor_id = actor.person_id if actor else None
+    event = _timeline(session, report, actor_id, action.value, now, **_jsonable(detail))
+    audit(
+        session, actor_id, f"report.{action.value}", "report", report.id, now, **_jsonable(detail)
+    )
+    await session.flush()
+    await _tell_other_side(session, actor, report, enterprise, action, event, now)
+    return report
+
+
+def _apply_details(
+    report: Report, action: ReportAction, now: datetime, detail: dict[str, Any]
+) -> None:
+    match action:
+        case ReportAction.ACCEPT:
+            report.accepted_at = now
+        case ReportAction.SCHEDULE:
+            report.consultation = _jsonable(detail)
+        case ReportAction.PROPOSE:
+            report.solution = detail.get("solution")
+        case ReportAction.RESOLVE:
+            report.resolved_at = now
+            report.follow_up_nudged_at = None
+        case ReportAction.CONFIRM_SOLVED | ReportAction.CLOSE_UNCONFIRMED:
+            report.closed_at = now
+        case ReportAction.REJECT_SOLUTION:
+            report.resolved_at = None
+        case ReportAction.ESCALATE:
+            report.research_escalated_at = now
+            report.research_reason = detail.get("reason")
+            report.research_target_on = detail.get("target_on")
+
+
+def _jsonable(detail: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in detail.items()}
+
+
+async def _tell_other_side(
+    session: AsyncSession,
+    actor: Actor | None,
+    report: Report,
+    enterprise: Enterprise,
+    action: ReportAction,
+    event: ReportEvent,
+    now: datetime,
+) -> None:
+    key = f"report:{report.id}:event:{event.id}"
+    if actor is not None and actor.party is Party.ENTERPRISE:
+        officer = await session.get(Person, report.officer_id) if report.officer_id else None
+        recipients = [officer] if officer else []
+    else:
+        recipients = await staff_of(session, enterprise.id)
+    for person in recipients:
+        await notify(
+            session,
+            person,
+            "report_status",
+            key,
+            lambda lang: views.status_notice(lang, report, enterprise, action),
+            now,
+        )
+    if action is ReportAction.ESCALATE:
+        for supervisor in await supervisors_for(session, enterprise.bureau_id):
+            await notify(
+                session,
+                supervisor,
+                "report_research",
+                key,
+                lambda lang: views.research_notice(lang, report, enterprise),
+                now,
+                urgent=True,
+            )
+
+
+async def rate_report(
+    session: AsyncSession, actor: Actor, report_id: int, rating: int, now: datetime
+) -> Report:
+    """Record the enterprise's 1–5 rating of a closed report (once)."""
+    require_role(actor, Role.STAFF)
+    report, _ = await load_report(session, actor, report_id)
+    if rating not in RATINGS:
+        raise DomainError("report.rating_invalid")
+    if report.status is not ReportStatus.CLOSED or report.rating is not None:
+        raise DomainError("error.invalid_transition")
+    report.rating = rating
+    _timeline(session, report, actor.person_id, "rated", now, rating=rating)
+    audit(session, actor.person_id, "report.rate", "report", report.id, now, rating=rating)
+    return report
+
+
+async def reports_of_enterprise(
+    session: AsyncSession, actor: Actor, limit: int = 10
+) -> list[Report]:
+    require_role(actor, Role.STAFF)
+    rows = await session.scalars(
+        select(Report)
+        .where(Report.enterprise_id == actor.enterprise_id)
+        .order_by(Report.submitted_at.desc(), Report.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def inbox(
+    session: AsyncSession, actor: Actor, limit: int = 10
+) -> list[tuple[Report, Enterprise]]:
+    """Reports waiting for the bureau side, oldest first."""
+    require_role(actor, Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
+    rows = await session.execute(
+        select(Report, Enterprise)
+        .join(Enterprise, Report.enterprise_id == Enterprise.id)
+        .where(Report.status.in_([s.value for s in AWAITING_OFFICER]), enterprises_covered(actor))
+        .order_by(Report.submitted_at, Report.id)
+        .limit(limit)
+    )
+    return [(report, enterprise) for report, enterprise in rows.tuples()]
+
+
+async def timeline(session: AsyncSession, report_id: int) -> list[ReportEvent]:
+    rows = await session.scalars(
+        select(ReportEvent)
+        .where(ReportEvent.report_id == report_id)
+        .order_by(ReportEvent.at, ReportEvent.id)
+    )
+    return list(rows)

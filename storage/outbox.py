@@ -1,0 +1,157 @@
+"""The durable outbox: notifications are queued in the transaction that causes them,
+then claimed, sent and marked by a delivery worker (see README "Delivery guarantees")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+# Claimed, then the worker vanished: it may or may not have reached the platform.
+# Not re-sent (that could be a second copy); listed for an operator instead.
+UNCERTAIN = "uncertain"
+
+MAX_ATTEMPTS = 10
+
+
+@dataclass(frozen=True)
+class Notification:
+    person_id: int
+    kind: str
+    dedupe_key: str
+    message: dict[str, Any]
+    urgent: bool = False
+
+
+async def enqueue(session: AsyncSession, note: Notification, now: datetime) -> bool:
+    """Queue a notification unless one with the same dedupe key exists; True if queued."""
+    values = dict(
+        person_id=note.person_id,
+        kind=note.kind,
+        dedupe_key=note.dedupe_key,
+        message=note.message,
+        urgent=note.urgent,
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
+    )
+    result = await session.execute(statement)
+    return result.scalar_one_or_none() is not None
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, lease: timedelta, urgent_only: bool = False
+) -> list[OutboxMessage]:
+    """Mark up to `limit` due messages as being sent by us, and commit that claim.
+
+    The claim is committed before anything is sent: a second worker (or this one after a
+    restart) then never picks the same row, which is what prevents a second copy.
+    """
+    due = and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+    if urgent_only:
+        due = and_(due, OutboxMessage.urgent.is_(True))
+    candidates = select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = list((await session.execute(candidates)).scalars())
+    if not ids:
+        await session.commit()
+        return []
+    # The status guard makes the claim safe even where SKIP LOCKED does not exist.
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == PENDING)
+        .values(status=SENDING, claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rows = (
+        await session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == SENDING)
+            .order_by(OutboxMessage.id)
+            .execution_options(populate_existing=True)
+        )
+    ).scalars()
+    claimed = list(rows)
+    await session.commit()
+    return claimed
+
+
+async def mark_sent(session: AsyncSession, message_id: int, channel: str, now: datetime) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=SENT, sent_at=now, channel=channel, claimed_until=None, last_error=None)
+    )
+
+
+async def mark_retry(
+    session: AsyncSession, message_id: int, error: str, retry_at: datetime, give_up: bool
+) -> None:
+    """Put a message back for another try at `retry_at`, or give it up with the reason."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status=FAILED if give_up else PENDING,
+            next_attempt_at=retry_at,
+            claimed_until=None,
+            last_error=error[:1000],
+        )
+    )
+
+
+async def defer(session: AsyncSession, message_id: int, until: datetime, reason: str) -> None:
+    """Hand a claimed message back untouched, e.g. during quiet hours; not an attempt."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status=PENDING,
+            next_attempt_at=until,
+            claimed_until=None,
+            attempts=OutboxMessage.attempts - 1,
+            last_error=reason,
+        )
+    )
+
+
+async def expire_stale_claims(session: AsyncSession, now: datetime) -> int:
+    """Rows left `sending` by a worker that died become `uncertain`, never re-sent."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == SENDING,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .values(status=UNCERTAIN, last_error="worker stopped while sending; not re-sent")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """Exponential backoff from 1 s, capped at 10 min; a server's retry_after wins if longer."""
+    delay = min(600.0, 2.0 ** max(0, attempts - 1))
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return timedelta(seconds=delay)
