@@ -237,7 +237,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
 
         _with_runtime(settings, first_try)
         return
-    raise CliError("network channels are not available in this version yet")
+    from bot.runner import run
+
+    _with_runtime(settings, lambda runtime: run(settings, runtime))
 
 
 def cmd_remind(args: argparse.Namespace, settings: Settings) -> None:
