@@ -19,6 +19,7 @@ from domain.errors import DomainError
 from domain.roles import Party, Role
 from handlers.i18n import translate
 from storage.migrate import upgrade
+from storage.models import Bureau
 
 log = logging.getLogger("qabot")
 
@@ -141,7 +142,8 @@ def cmd_officer(args: argparse.Namespace, settings: Settings) -> None:
             person, code = await add_officer(
                 session, args.name, city, Role(args.role), runtime.core.clock.now()
             )
-            return person.id, code, person.bureau.name if person.bureau else city
+            bureau = await session.get(Bureau, person.bureau_id)
+            return person.id, code, bureau.name if bureau else city
 
     person_id, code, bureau = _with_runtime(settings, work)
     _print(

@@ -78,7 +78,11 @@ class Delivery:
         while True:
             async with self.core.sessions() as session:
                 batch = await outbox.claim_due(
-                    session, self.core.clock.now(), CLAIM_BATCH, CLAIM_LEASE
+                    session,
+                    self.core.clock.now(),
+                    CLAIM_BATCH,
+                    CLAIM_LEASE,
+                    channels=set(self.senders),
                 )
             if not batch:
                 return report

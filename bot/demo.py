@@ -65,7 +65,7 @@ async def demo_codes(session: AsyncSession) -> list[tuple[str, str]]:
         .order_by(BindingCode.id)
     )
     found = []
-    for code, person, enterprise in rows.tuples():
+    for code, person, enterprise in rows:
         who = person.name if person else f"{enterprise.name}（企业人员）" if enterprise else "?"
         found.append(
             (who + ("（已使用）" if code.used_at and not code.reusable else ""), code.code)

@@ -172,25 +172,22 @@ async def on_file(turn: Turn) -> None:
 async def show_stats(turn: Turn) -> None:
     """Fulfilment figures for the supervisor's scope."""
     scope = enterprises_covered(turn.actor)
-    by_status = dict(
-        (
-            await turn.session.execute(
-                select(Report.status, func.count(Report.id))
-                .join(Enterprise, Report.enterprise_id == Enterprise.id)
-                .where(scope)
-                .group_by(Report.status)
-            )
-        ).tuples()
-    )
-    today = turn.today
-    commitments = (
-        await turn.session.execute(
-            select(Commitment.status, Commitment.due_on < today, func.count(Commitment.id))
-            .join(Enterprise, Commitment.enterprise_id == Enterprise.id)
+    by_status = {
+        status: count
+        for status, count in await turn.session.execute(
+            select(Report.status, func.count(Report.id))
+            .join(Enterprise, Report.enterprise_id == Enterprise.id)
             .where(scope)
-            .group_by(Commitment.status, Commitment.due_on < today)
+            .group_by(Report.status)
         )
-    ).tuples()
+    }
+    today = turn.today
+    commitments = await turn.session.execute(
+        select(Commitment.status, Commitment.due_on < today, func.count(Commitment.id))
+        .join(Enterprise, Commitment.enterprise_id == Enterprise.id)
+        .where(scope)
+        .group_by(Commitment.status, Commitment.due_on < today)
+    )
     total = confirmed = overdue = 0
     for status, late, count in commitments:
         total += count

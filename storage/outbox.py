@@ -3,6 +3,7 @@ then claimed, sent and marked by a delivery worker (see README "Delivery guarant
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OutboxMessage
+from storage.models import ChannelIdentity, OutboxMessage
 
 PENDING = "pending"
 SENDING = "sending"
@@ -59,8 +60,45 @@ async def enqueue(session: AsyncSession, note: Notification, now: datetime) -> b
     return result.scalar_one_or_none() is not None
 
 
+async def enqueue_many(
+    session: AsyncSession, notes: list[Notification], now: datetime, chunk: int = 500
+) -> int:
+    """Queue many notifications in few statements, skipping known dedupe keys; count queued."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    queued = 0
+    for start in range(0, len(notes), chunk):
+        rows = [
+            dict(
+                person_id=note.person_id,
+                kind=note.kind,
+                dedupe_key=note.dedupe_key,
+                message=note.message,
+                urgent=note.urgent,
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for note in notes[start : start + chunk]
+        ]
+        statement = (
+            insert(OutboxMessage)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxMessage.id)
+        )
+        queued += len((await session.execute(statement)).scalars().all())
+    return queued
+
+
 async def claim_due(
-    session: AsyncSession, now: datetime, limit: int, lease: timedelta, urgent_only: bool = False
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    urgent_only: bool = False,
+    channels: Collection[str] | None = None,
 ) -> list[OutboxMessage]:
     """Mark up to `limit` due messages as being sent by us, and commit that claim.
 
@@ -70,6 +108,19 @@ async def claim_due(
     due = and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
     if urgent_only:
         due = and_(due, OutboxMessage.urgent.is_(True))
+    if channels is not None:
+        # Only people reachable on a channel this worker runs; the others' messages wait
+        # untouched until they bind or that channel runs.
+        reachable = (
+            select(ChannelIdentity.id)
+            .where(
+                ChannelIdentity.person_id == OutboxMessage.person_id,
+                ChannelIdentity.channel.in_(list(channels)),
+                ChannelIdentity.unreachable_since.is_(None),
+            )
+            .exists()
+        )
+        due = and_(due, reachable)
     candidates = select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)

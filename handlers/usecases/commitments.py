@@ -76,7 +76,7 @@ async def open_for(
         .order_by(overdue_first, Commitment.due_on, Commitment.id)
         .limit(limit)
     )
-    return [(c, e) for c, e in rows.tuples()]
+    return [(c, e) for c, e in rows]
 
 
 async def agreement_of(

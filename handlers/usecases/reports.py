@@ -274,7 +274,7 @@ async def inbox(
         .order_by(Report.submitted_at, Report.id)
         .limit(limit)
     )
-    return [(report, enterprise) for report, enterprise in rows.tuples()]
+    return [(report, enterprise) for report, enterprise in rows]
 
 
 async def timeline(session: AsyncSession, report_id: int) -> list[ReportEvent]:

@@ -1,0 +1,231 @@
+"""The `qabot` command line as scripts and operators use it (SPEC §5)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import sqlite_copy
+
+QABOT = [sys.executable, "-m", "bot"]
+
+
+def run(
+    args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        QABOT + args, input=stdin, capture_output=True, text=True, env=env, timeout=timeout
+    )
+
+
+@pytest.fixture
+def env(migrated_sqlite: Path, tmp_path: Path) -> dict[str, str]:
+    values = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WECOM_", "QABOT_"))
+    }
+    values.update(
+        DATABASE_URL=sqlite_copy(migrated_sqlite, tmp_path),
+        QABOT_DATA_DIR=str(tmp_path / "data"),
+        PYTHONUNBUFFERED="1",
+    )
+    return values
+
+
+def json_out(result: subprocess.CompletedProcess[str]) -> dict:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_db_upgrade_on_an_empty_database(tmp_path: Path, env: dict[str, str]) -> None:
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path}/fresh/new.sqlite3"
+    result = run(["db", "upgrade"], env)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "fresh" / "new.sqlite3").exists()
+
+
+def test_master_data_with_json(env: dict[str, str]) -> None:
+    officer = json_out(run(["officer", "add", "--name", "王丽", "--city", "杭州市", "--json"], env))
+    assert set(officer) >= {"id", "code"} and len(officer["code"]) == 8
+    province = json_out(
+        run(["officer", "add", "--name", "赵", "--province", "--role", "supervisor", "--json"], env)
+    )
+    assert province["bureau"] == "省局"
+    firm = json_out(
+        run(
+            [
+                "enterprise",
+                "add",
+                "--name",
+                "杭州精工",
+                "--city",
+                "杭州市",
+                "--officer",
+                str(officer["id"]),
+                "--credit-code",
+                "91440300708461136T",
+                "--json",
+            ],
+            env,
+        )
+    )
+    assert set(firm) >= {"id", "code"}
+    commitment = json_out(
+        run(
+            [
+                "commitment",
+                "add",
+                "--enterprise",
+                str(firm["id"]),
+                "--party",
+                "bureau",
+                "--text",
+                "上门校准",
+                "--due",
+                "2026-12-31",
+                "--json",
+            ],
+            env,
+        )
+    )
+    assert commitment["id"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["officer", "add", "--name", "", "--city", "杭州市"], "姓名不能为空"),
+        (["officer", "add", "--name", "x"], "one of the arguments --city --province is required"),
+        (
+            ["enterprise", "add", "--name", "x", "--city", "杭州市", "--officer", "999"],
+            "没有编号为 999",
+        ),
+        (
+            ["enterprise", "add", "--name", "x", "--city", "杭州市", "--officer", "abc"],
+            "invalid int value",
+        ),
+        (
+            [
+                "commitment",
+                "add",
+                "--enterprise",
+                "1",
+                "--party",
+                "bureau",
+                "--text",
+                "t",
+                "--due",
+                "2026-02-30",
+            ],
+            "日期无效",
+        ),
+        (
+            [
+                "commitment",
+                "add",
+                "--enterprise",
+                "1",
+                "--party",
+                "both",
+                "--text",
+                "t",
+                "--due",
+                "2026-02-01",
+            ],
+            "invalid choice",
+        ),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_non_zero(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
+    result = run(args, env)
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_credit_code_changes_nothing(env: dict[str, str]) -> None:
+    officer = json_out(run(["officer", "add", "--name", "王丽", "--city", "杭州市", "--json"], env))
+    bad = run(
+        [
+            "enterprise",
+            "add",
+            "--name",
+            "x",
+            "--city",
+            "杭州市",
+            "--officer",
+            str(officer["id"]),
+            "--credit-code",
+            "91440300708461136X",
+            "--json",
+        ],
+        env,
+    )
+    assert bad.returncode != 0 and "统一社会信用代码" in bad.stderr
+    assert json.loads(bad.stdout) == {"error": bad.stderr.strip().removeprefix("qabot: error: ")}
+    good = json_out(
+        run(
+            [
+                "enterprise",
+                "add",
+                "--name",
+                "x",
+                "--city",
+                "杭州市",
+                "--officer",
+                str(officer["id"]),
+                "--json",
+            ],
+            env,
+        )
+    )
+    assert good["id"] == 1
+
+
+def test_officer_of_another_city_cannot_be_assigned(env: dict[str, str]) -> None:
+    officer = json_out(run(["officer", "add", "--name", "李强", "--city", "宁波市", "--json"], env))
+    result = run(
+        ["enterprise", "add", "--name", "x", "--city", "杭州市", "--officer", str(officer["id"])],
+        env,
+    )
+    assert result.returncode != 0 and "不属于杭州市" in result.stderr
+
+
+def test_full_report_conversation_in_the_console(env: dict[str, str], tmp_path: Path) -> None:
+    codes = json_out(run(["demo", "--json"], env))["codes"]
+    staff_code = next(c["code"] for c in codes if "精工" in c["who"])
+    officer_code = next(c["code"] for c in codes if c["who"].startswith("王丽"))
+    photo = tmp_path / "defect.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 fake jpeg")
+    lines = [
+        "/report",
+        "1",  # 标准
+        "2",  # 计量
+        "9",  # 完成
+        "M8 螺栓 <b>&_*[]()!.",
+        "尺寸超差，合格率下降",
+        f"/file {photo}",
+        "1",  # 完成
+        "2",  # 紧急
+        "1",  # 提交
+        "/myreports",
+        f"/start {officer_code}",
+        "/inbox",
+    ]
+    result = run(["console", "--code", staff_code], env, stdin="\n".join(lines) + "\n")
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "☑ 标准" in out and "☑ 计量" in out
+    assert "已收到附件（共1个）" in out
+    assert "报告已提交，编号 QP-2026-0001" in out
+    assert "M8 螺栓 <b>&_*[]()!." in out
+    # Once the officer is at the keyboard, the queued notification is delivered to them.
+    assert "🔔 新的问题报告 QP-2026-0001" in out
+    assert "杭州精工机械有限公司 · 已提交" in out
