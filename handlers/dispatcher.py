@@ -18,7 +18,7 @@ from domain.errors import DomainError
 from domain.roles import BUREAU_ROLES, SUPERVISING_ROLES, Role
 from handlers import commitments, onboarding, report_problem, reports
 from handlers.core import Core
-from handlers.i18n import translate
+from handlers.i18n import normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
 from handlers.turn import Turn
 from handlers.usecases.people import person_for_identity, touch_identity
@@ -55,13 +55,19 @@ ALIASES = {"绑定": "start"}
 async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
     """Handle one event and return the replies for the same chat."""
     async with core.chat_lock(event.channel, event.chat_id):
-        for _attempt in range(3):
-            try:
-                return await _run_turn(core, event)
-            except (StaleDataError, IntegrityError) as error:
-                # Another instance changed the same row first; the turn is re-run on fresh data.
-                log.info("retrying turn %s after conflict: %s", event.update_key, error)
-        return await _refuse(core, event, DomainError("error.busy"))
+        try:
+            for _attempt in range(3):
+                try:
+                    return await _run_turn(core, event)
+                except (StaleDataError, IntegrityError) as error:
+                    # Another instance changed the same row first: re-run on fresh data.
+                    log.info("retrying turn %s after conflict: %s", event.update_key, error)
+            return await _refuse(core, event, DomainError("error.busy"))
+        except Exception:
+            # Nothing of the turn was committed; the person is told to try again.
+            log.exception("turn failed: update %s on %s", event.update_key, event.channel)
+            language = normalise_language(event.language_hint) or core.default_language
+            return [Reply(text=translate(language, "error.internal"))]
 
 
 async def _run_turn(core: Core, event: IncomingEvent) -> list[Reply]:

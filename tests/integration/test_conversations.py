@@ -364,3 +364,24 @@ class TestCommitments:
         rival = await bind(core, "rival", world.other_enterprise[1])
         assert "找不到" in (await rival.press(f"cm:done:{world.enterprise_commitment}"))[0].text
         assert "找不到" in (await rival.press(f"cm:agr:{world.enterprise[0]}"))[0].text
+
+
+class TestFailures:
+    async def test_a_bug_answers_an_apology_and_keeps_the_conversation(
+        self, core: Core, world: World, monkeypatch, caplog
+    ) -> None:
+        from handlers import report_problem
+
+        staff = await bind(core, "staff", world.enterprise[1])
+        await staff.send("/report")
+
+        async def broken(turn, argument):  # type: ignore[no-untyped-def]
+            raise RuntimeError("boom")
+
+        monkeypatch.setitem(report_problem.BUTTONS, "area", broken)
+        replies = await staff.press("rp:area:std")
+        assert "抱歉" in replies[0].text and "boom" not in replies[0].text
+        assert "boom" in caplog.text
+        monkeypatch.undo()
+        # The draft is where it was: the areas step still answers.
+        assert "☑" in (await staff.press("rp:area:std"))[0].all_buttons()[0].label
