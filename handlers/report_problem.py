@@ -63,6 +63,9 @@ async def areas_done(turn: Turn, _: str) -> None:
         turn.goto(FLOW, "areas", areas=[a.value for a in parse_areas(turn.event.selected)])
     if not turn.data.get("areas"):
         turn.say(turn.t("report.areas_missing"))
+        if turn.event.selected is not None:
+            # A submitted vote card cannot be pressed again: offer a fresh one.
+            ask_areas(turn)
         return
     _next(turn, "product")
 
