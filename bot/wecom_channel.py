@@ -359,6 +359,12 @@ class WeComChannel:
             task.cancel()
         await self.api.close()
 
+    async def open_for_sending(self) -> None:
+        """`qabot remind`: nothing to open; the token is fetched on the first send."""
+
+    async def close_for_sending(self) -> None:
+        await self.api.close()
+
     async def drain(self) -> None:
         """Wait until every callback received so far has been handled (tests, shutdown)."""
         while self._tasks:

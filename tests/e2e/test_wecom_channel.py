@@ -3,14 +3,19 @@ callbacks encrypted by wechatpy's independent implementation."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
+import json
 import logging
+import os
 import secrets
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -502,3 +507,191 @@ async def test_long_text_is_split_at_2048_bytes(wecom: WeCom, world: World) -> N
     assert len(parts) > 1
     assert all(len(p.encode()) <= 2048 for p in parts)
     assert "\n".join(parts) == "\n".join(lines)
+
+
+# --- more incoming kinds ----------------------------------------------------------------------
+
+
+async def test_callback_is_answered_before_the_work_is_done(
+    wecom: WeCom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = asyncio.Event()
+    real_handle = wecom.channel._handle
+
+    async def slow_handle(callback: Any) -> list[Reply]:
+        await release.wait()  # as if the database or WeCom were slow
+        return await real_handle(callback)
+
+    monkeypatch.setattr(wecom.channel, "_handle", slow_handle)
+    body, query = wecom.encrypt(wecom.message("someone", "text", Content="/help"))
+    response = await asyncio.wait_for(wecom.post_raw(body, query), timeout=5)
+    assert response.status_code == 200 and response.content == b""
+    assert wecom.fake.sent == []
+    release.set()
+    await wecom.channel.drain()
+    assert wecom.to("someone")  # the answer came actively, through message/send
+
+
+async def test_menu_click_runs_its_command_once(wecom: WeCom, world: World) -> None:
+    await bind(wecom, "zhangsan", world.enterprise[1])
+    created = str(int(time.time()))
+    click = (
+        f"<xml><ToUserName>{_cdata(CORP)}</ToUserName>"
+        f"<FromUserName>{_cdata('zhangsan')}</FromUserName><CreateTime>{created}</CreateTime>"
+        f"<MsgType>{_cdata('event')}</MsgType><Event>{_cdata('click')}</Event>"
+        f"<EventKey>{_cdata('/report')}</EventKey><AgentID>{AGENT}</AgentID></xml>"
+    )
+    before = len(wecom.fake.sent)
+    await wecom.post(click)
+    await wecom.post(click)  # WeCom's redelivery: same sender, CreateTime and EventKey
+    sent = wecom.fake.sent[before:]
+    assert [m["template_card"]["card_type"] for m in sent] == ["vote_interaction"]
+
+
+async def test_files_documents_and_their_limits(wecom: WeCom, world: World) -> None:
+    await bind(wecom, "zhangsan", world.enterprise[1])
+    sent = await wecom.text("zhangsan", "/report")
+    await wecom.press("zhangsan", sent[-1], "rp:areas", selected=["test"])
+    await wecom.text("zhangsan", "电线电缆")
+    await wecom.text("zhangsan", "绝缘电阻检测不合格")
+
+    wecom.fake.add_media("PDF", b"%PDF-1.4 test", "application/octet-stream", "检测报告.pdf")
+    before = len(wecom.fake.sent)
+    await wecom.post(wecom.message("zhangsan", "file", MediaId="PDF"))
+    assert "1" in wecom.texts(wecom.fake.sent[before:])
+
+    wecom.fake.add_media("EXE", b"MZ...", "application/x-msdownload", "setup.exe")
+    before = len(wecom.fake.sent)
+    await wecom.post(wecom.message("zhangsan", "file", MediaId="EXE"))
+    assert "不支持" in wecom.texts(wecom.fake.sent[before:])
+
+    big = bytes(20 * 1024 * 1024 + 1)
+    wecom.fake.add_media("BIG", big, "image/jpeg", "big.jpg")
+    before = len(wecom.fake.sent)
+    await wecom.image("zhangsan", "BIG")
+    assert "过大" in wecom.texts(wecom.fake.sent[before:])
+
+    before = len(wecom.fake.sent)
+    await wecom.image("zhangsan", "NO_SUCH_MEDIA")  # media/get answers 40007
+    assert "企业微信" in wecom.texts(wecom.fake.sent[before:])
+
+    async with wecom.core.sessions() as session:
+        stored = (await session.scalars(select(Attachment))).all()
+    assert [(a.file_name, a.mime_type) for a in stored] == [("检测报告.pdf", "application/pdf")]
+
+
+# --- outgoing: partial failure, several channels, qabot remind -------------------------------
+
+
+async def test_a_reply_cut_short_by_an_error_resumes_where_it_stopped(
+    wecom: WeCom, world: World, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bind(wecom, "wangli", world.officer[1])
+    before = len(wecom.to("wangli"))
+    real_send = wecom.channel.api.send
+    calls = 0
+
+    async def flaky_send(message: dict[str, Any]) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            wecom.fake.fail_next(-1)  # the second part of the reply meets "system busy"
+        return await real_send(message)
+
+    monkeypatch.setattr(wecom.channel.api, "send", flaky_send)
+    lines = [f"第{n}条记录：量具校准证书已归档。" for n in range(200)]
+    await queue_reply(wecom.core, world.officer[0], Reply(text="\n".join(lines)))
+    assert (await deliver(wecom)).retried == 1
+    clock.advance(timedelta(seconds=2))
+    assert (await deliver(wecom)).sent == 1
+    parts = [m["text"]["content"] for m in wecom.to("wangli")[before:]]
+    assert "\n".join(parts) == "\n".join(lines)  # every part once, in order
+
+
+async def queue_reply(core: Core, person_id: int, reply: Reply) -> None:
+    async with core.sessions() as session, session.begin():
+        note = outbox.Notification(person_id, "test", f"{person_id}:reply", reply.to_json())
+        await outbox.enqueue(session, note, core.clock.now())
+
+
+class CollectingSender:
+    channel = "telegram"
+
+    def __init__(self) -> None:
+        self.delivered: list[tuple[str, Reply]] = []
+
+    async def deliver(self, chat_id: str, reply: Reply) -> None:
+        self.delivered.append((chat_id, reply))
+
+
+async def test_bound_on_telegram_and_wecom_notified_where_last_seen(
+    wecom: WeCom, world: World, clock: FixedClock
+) -> None:
+    async with wecom.core.sessions() as session, session.begin():
+        session.add(
+            ChannelIdentity(
+                person_id=world.officer[0],
+                channel="telegram",
+                external_id="4242",
+                chat_id="4242",
+                last_seen_at=clock.now() - timedelta(hours=1),
+            )
+        )
+    clock.advance(timedelta(minutes=1))
+    await wecom.text("wangli", f"/start {world.officer[1]}")  # same code, same person
+    telegram = CollectingSender()
+    delivery = Delivery(wecom.core, [wecom.channel, telegram])
+    before = len(wecom.to("wangli"))
+    await queue(wecom.core, world.officer[0], text="先到企业微信")
+    await delivery.run_once()
+    assert len(wecom.to("wangli")) == before + 1 and telegram.delivered == []
+
+    async with wecom.core.sessions() as session, session.begin():
+        identity = await session.scalar(
+            select(ChannelIdentity).where(ChannelIdentity.channel == "telegram")
+        )
+        assert identity is not None
+        identity.last_seen_at = clock.now() + timedelta(minutes=5)
+    await queue(wecom.core, world.officer[0], text="再到Telegram")
+    await delivery.run_once()
+    assert [chat for chat, _ in telegram.delivered] == ["4242"]
+
+
+async def test_digest_delivered_by_qabot_remind(
+    wecom: WeCom, world: World, sqlite_url: str, tmp_path: Path
+) -> None:
+    await bind(wecom, "wangli", world.officer[1])
+    before = len(wecom.to("wangli"))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("WECOM_", "TELEGRAM_", "QABOT_", "DATABASE_"))
+    }
+    env.update(
+        DATABASE_URL=sqlite_url,
+        WECOM_CORP_ID=CORP,
+        WECOM_AGENT_ID=str(AGENT),
+        WECOM_SECRET=SECRET,
+        WECOM_TOKEN=TOKEN,
+        WECOM_AES_KEY=AES_KEY,
+        WECOM_API_BASE_URL=wecom.fake.base_url,
+        QABOT_DATA_DIR=str(tmp_path / "data"),
+    )
+    qabot = Path(sys.executable).with_name("qabot")
+    process = await asyncio.create_subprocess_exec(
+        str(qabot),
+        "remind",
+        "--now",
+        "2026-11-30T09:00:00+08:00",
+        "--json",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, err.decode()
+    result = json.loads(out)
+    assert result["channels"] == ["wecom"] and result["delivery"]["sent"] >= 1
+    digest = wecom.texts(wecom.to("wangli")[before:])
+    assert "上门校准量具" in digest  # the officer's bureau commitment due in 2 days
