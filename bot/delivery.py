@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 50
 CLAIM_LEASE = timedelta(minutes=5)
+# People served at once within a batch; one person's messages always go one by one, in order.
+CONCURRENT_PEOPLE = 8
 
 
 class DeliveryError(Exception):
@@ -37,11 +40,35 @@ class DeliveryError(Exception):
 
 
 class Sender(Protocol):
-    """One channel's way of delivering a reply to a chat; raises DeliveryError."""
+    """One channel's way of delivering a reply to a chat; raises DeliveryError.
+
+    A sender paces itself to its platform's limits inside `deliver` (the Telegram channel
+    does). A sender that does not may declare `max_per_second`: the worker then spaces its
+    sends on that channel so that no rolling second holds more than that many.
+    """
 
     channel: str
 
     async def deliver(self, chat_id: str, reply: Reply) -> None: ...
+
+
+class Spacing:
+    """At most `per_second` starts in any rolling second: starts are 1/per_second apart."""
+
+    def __init__(self, per_second: float, monotonic: Any = time.monotonic) -> None:
+        self.interval = 1.0 / per_second
+        self.monotonic = monotonic
+        self._last: float | None = None
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            if self._last is not None:
+                delay = self._last + self.interval - self.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            # Measured after the sleep, so a late wake-up never lets the next start catch up.
+            self._last = self.monotonic()
 
 
 @dataclass
@@ -66,6 +93,11 @@ class Delivery:
         self.senders = {sender.channel: sender for sender in senders}
         self.quiet_hours = quiet_hours
         self.wakeup = asyncio.Event()
+        self.spacing = {
+            sender.channel: Spacing(float(limit))
+            for sender in senders
+            if (limit := getattr(sender, "max_per_second", None))
+        }
 
     async def recover(self) -> int:
         """Turn claims left by a worker that died mid-send into `uncertain` (never re-sent)."""
@@ -86,13 +118,27 @@ class Delivery:
                 )
             if not batch:
                 return report
+            by_person: dict[int, list[OutboxMessage]] = {}
             for message in batch:
+                by_person.setdefault(message.person_id, []).append(message)
+            gate = asyncio.Semaphore(CONCURRENT_PEOPLE)
+            await asyncio.gather(
+                *(self._serve(messages, gate, report) for messages in by_person.values())
+            )
+
+    async def _serve(
+        self, messages: list[OutboxMessage], gate: asyncio.Semaphore, report: DeliveryReport
+    ) -> None:
+        """One person's messages, one after the other so they arrive in order."""
+        async with gate:
+            for message in messages:
                 await self._deliver_one(message, report)
 
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
-        await self.recover()
         while True:
             try:
+                # Also each round: a claim whose lease ran out while we run is never re-sent.
+                await self.recover()
                 await self.run_once()
             except Exception:
                 log.exception("delivery round failed; retrying")
@@ -116,6 +162,9 @@ class Delivery:
                 report.deferred += 1
                 return
         sender = self.senders[identity.channel]
+        spacing = self.spacing.get(identity.channel)
+        if spacing is not None:
+            await spacing.wait()
         try:
             await sender.deliver(identity.chat_id, Reply.from_json(message.message))
         except DeliveryError as error:
@@ -155,6 +204,27 @@ class Delivery:
             log.warning("outbox message %s given up: %s", message.id, error.reason)
         else:
             report.retried += 1
+
+
+async def open_senders(senders: list[Any]) -> None:
+    """Make channels able to send without receiving (for `qabot remind`).
+
+    A channel may offer `open_for_sending()`; python-telegram-bot channels otherwise need
+    their Application initialized (no polling, no webhook change).
+    """
+    for sender in senders:
+        if (opener := getattr(sender, "open_for_sending", None)) is not None:
+            await opener()
+        elif (application := getattr(sender, "application", None)) is not None:
+            await application.initialize()
+
+
+async def close_senders(senders: list[Any]) -> None:
+    for sender in senders:
+        if (closer := getattr(sender, "close_for_sending", None)) is not None:
+            await closer()
+        elif (application := getattr(sender, "application", None)) is not None:
+            await application.shutdown()
 
 
 async def _last_used_identity(
