@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import logging
 import os
 import secrets
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -695,3 +697,52 @@ async def test_digest_delivered_by_qabot_remind(
     assert result["channels"] == ["wecom"] and result["delivery"]["sent"] >= 1
     digest = wecom.texts(wecom.to("wangli")[before:])
     assert "上门校准量具" in digest  # the officer's bureau commitment due in 2 days
+
+
+# --- the real server ----------------------------------------------------------------------------
+
+
+async def test_qabot_run_serves_the_callback_on_qabot_listen(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from bot.runner import run
+    from bot.runtime import build_runtime
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with FakeWeCom(CORP, SECRET, agent_id=AGENT) as fake:
+        settings = settings_for(fake.base_url, sqlite_url).model_copy(
+            update={"listen": f"127.0.0.1:{port}", "data_dir": tmp_path / "data"}
+        )
+        runtime = build_runtime(settings)
+        running = asyncio.create_task(run(settings, runtime))
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                for _ in range(200):
+                    with contextlib.suppress(httpx.TransportError):
+                        if (await client.get("/healthz")).status_code == 200:
+                            break
+                    await asyncio.sleep(0.025)
+                query = _verification_query("5927406518")
+                verified = await client.get("/wecom/callback", params=query)
+                assert (verified.status_code, verified.text) == (200, "5927406518")
+
+                peer = WeChatCrypto(TOKEN, AES_KEY, CORP)
+                inner = WeCom.message("lisi", "text", Content="/help")
+                stamp, nonce = str(int(time.time())), "8817"
+                outer = peer.encrypt_message(inner, nonce, stamp)
+                signature = outer.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
+                params = {"msg_signature": signature, "timestamp": stamp, "nonce": nonce}
+                answered = await client.post("/wecom/callback", params=params, content=outer)
+                assert (answered.status_code, answered.content) == (200, b"")
+            for _ in range(200):
+                if fake.sent:
+                    break
+                await asyncio.sleep(0.025)
+            assert fake.sent and fake.sent[0]["touser"] == "lisi"
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            await runtime.close()
