@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
@@ -76,17 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
     console = commands.add_parser("console", help="chat with the bot in this terminal")
     console.add_argument("--code", help="bind as the person of this code first")
     remind = commands.add_parser(
-        "remind",
-        help="one reminder/escalation sweep, deliver, exit (for now: delivers the queued "
-        "notifications only; the sweep comes with the reminders issue)",
+        "remind", help="one reminder/escalation sweep as of an instant, deliver, exit"
     )
-    remind.add_argument("--now", help="ISO-8601 instant to sweep as of (default: now)")
+    remind.add_argument(
+        "--now",
+        help="ISO-8601 instant to sweep as of (default: now; without an offset: QABOT_TIMEZONE)",
+    )
+    remind.add_argument("--json", action="store_true")
     demo = commands.add_parser("demo", help="create demo data for a first try")
     demo.add_argument("--json", action="store_true")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
+    # `kill -USR1 <pid>` prints every thread's stack: how a hung process is diagnosed.
+    faulthandler.register(signal.SIGUSR1)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     as_json = "--json" in (argv if argv is not None else sys.argv[1:])
     try:
@@ -245,13 +251,49 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_remind(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.delivery import Delivery
+    from bot.delivery import Delivery, close_senders, open_senders
+    from bot.runner import configured_channels
+    from domain.clock import FixedClock
+    from domain.reminders import QuietHours
+    from handlers.usecases.reminders import sweep
 
-    async def work(runtime: Runtime) -> None:
-        report = await Delivery(runtime.core, []).run_once()
-        print(json.dumps(report.__dict__))
+    instant = _instant(args.now, settings) if args.now else None
 
-    _with_runtime(settings, work)
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        if instant is not None:
+            # The whole run, delivery and quiet hours included, happens "as of" that instant.
+            runtime.core.clock = FixedClock(instant)
+        swept = await sweep(runtime.core)
+        channels = configured_channels(settings, runtime)
+        await open_senders(channels)
+        try:
+            delivery = Delivery(runtime.core, list(channels), QuietHours(runtime.core.tz))
+            delivered = await delivery.run_once() if channels else None
+        finally:
+            await close_senders(channels)
+        result: dict[str, Any] = swept.to_json()
+        result["channels"] = [channel.channel for channel in channels]
+        result["delivery"] = delivered.__dict__ if delivered else None
+        result["summary"] = swept.summary() + (
+            "; delivered {sent}, retrying {retried}, failed {failed}, deferred {deferred}".format(
+                **delivered.__dict__
+            )
+            if delivered
+            else "; no channel configured, queued only"
+        )
+        return result
+
+    result = _with_runtime(settings, work)
+    _print(args, result, result["summary"])
+
+
+def _instant(text: str, settings: Settings) -> datetime:
+    """Parse --now; a value without an offset is local time in QABOT_TIMEZONE."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"--now: not an ISO-8601 instant: {text!r}") from None
+    return value if value.utcoffset() is not None else value.replace(tzinfo=settings.tz)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int | None]] = {
