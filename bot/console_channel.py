@@ -4,6 +4,7 @@ for the person at the keyboard appear as they are delivered."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mimetypes
 import sys
 from pathlib import Path
@@ -81,7 +82,11 @@ class ConsoleChannel:
                     delivery.wakeup.set()
             await delivery.run_once()
         finally:
+            # Wait for the worker to unwind, so its database connection is given back
+            # (an abandoned aiosqlite connection keeps the process from exiting).
             worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
 
 
 def _local_file(path: Path) -> IncomingFile:

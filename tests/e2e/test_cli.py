@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,11 +18,25 @@ QABOT = [sys.executable, "-m", "bot"]
 
 
 def run(
-    args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 60
+    args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        QABOT + args, input=stdin, capture_output=True, text=True, env=env, timeout=timeout
-    )
+    with subprocess.Popen(
+        QABOT + args,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)  # faulthandler: where is it stuck?
+            time.sleep(1)
+            process.kill()
+            stdout, stderr = process.communicate()
+            pytest.fail(f"qabot {args} hung.\nstdout:\n{stdout}\nstacks:\n{stderr}")
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 @pytest.fixture
