@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -121,13 +121,20 @@ class WeComApi:
     # --- calls -------------------------------------------------------------------------------
 
     async def post(self, path: str, body: JSON) -> JSON:
-        """POST with the access token; one new token and one retry on 40014/42001."""
+        """POST JSON with the access token (see `_with_token`)."""
+
+        async def call(token: str) -> JSON:
+            return await self._request("POST", path, params={"access_token": token}, json_body=body)
+
+        return await self._with_token(path, call)
+
+    async def _with_token(self, path: str, call: Callable[[str], Awaitable[JSON]]) -> JSON:
+        """Make the call; on 40014/42001 fetch one new token and retry once, never more."""
         token = await self.access_token()
-        data = await self._request("POST", path, params={"access_token": token}, json_body=body)
+        data = await call(token)
         if _errcode(data) in TOKEN_ERRORS:
             log.info("WeCom token rejected on %s (errcode %s); fetching a new one", path, data)
-            token = await self.access_token(stale=token)
-            data = await self._request("POST", path, params={"access_token": token}, json_body=body)
+            data = await call(await self.access_token(stale=token))
         self._check(path, data)
         return data
 
@@ -144,6 +151,29 @@ class WeComApi:
             "button": {"replace_name": label},
         }
         return await self.post("/cgi-bin/message/update_template_card", body)
+
+    async def upload(self, kind: str, file_name: str, content: bytes, mime_type: str) -> str:
+        """media/upload a temporary file (3 days) of `kind` image/file; return its media_id."""
+        path = "/cgi-bin/media/upload"
+
+        async def call(token: str) -> JSON:
+            try:
+                response = await self._http.post(
+                    self.base_url + path,
+                    params={"access_token": token, "type": kind},
+                    files={"media": (file_name, content, mime_type)},
+                )
+            except httpx.HTTPError as error:
+                raise WeComUnreachable(f"{path}: {error!r}") from error
+            if response.status_code >= 400:
+                raise WeComUnreachable(f"{path}: HTTP {response.status_code}")
+            return _json(response.content)
+
+        data = await self._with_token(path, call)
+        media_id = data.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise WeComUnreachable(f"{path} answered without a media_id")
+        return media_id
 
     @asynccontextmanager
     async def media(self, media_id: str) -> AsyncIterator[httpx.Response]:

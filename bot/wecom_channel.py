@@ -41,7 +41,7 @@ from bot.wecom_crypto import (
 from handlers.core import MAX_FILE_BYTES, Core
 from handlers.dispatcher import handle
 from handlers.i18n import translate
-from handlers.messages import Button, IncomingEvent, IncomingFile, Reply
+from handlers.messages import Button, IncomingEvent, IncomingFile, OutgoingFile, Reply
 from handlers.usecases.notify import language_of
 from handlers.usecases.people import person_for_identity
 from storage.outbox import Notification, enqueue
@@ -64,6 +64,8 @@ MEMBER_WINDOW = 61.0
 INLINE_RETRIES = 2
 INLINE_RETRY_DELAY = 1.0
 RECENT_KEYS = 4096
+UPLOAD = "_upload"  # placeholder for a file message, uploaded when it is sent
+MAX_UPLOAD_IMAGE = 10 * 1024 * 1024  # WeCom's image limit; bigger pictures go as files
 KEY_MAX = 150
 # WeCom text messages render <a href> links; a user's own "<a" must not become one.
 _ANCHOR = re.compile(r"<(\s*/?\s*a\b)", re.IGNORECASE)
@@ -288,10 +290,12 @@ class _Pacer:
 
     def wait_for(self, user: str, count: int) -> float:
         """Seconds until `count` more messages fit in the member's window (0: now)."""
-        window = self.sent.setdefault(user, deque())
+        window = self.sent.get(user, deque())
         now = self.monotonic()
         while window and now - window[0] >= MEMBER_WINDOW:
             window.popleft()
+        if not window:
+            self.sent.pop(user, None)  # forget members who have been quiet for a minute
         room = MEMBER_LIMIT - len(window)
         if count <= room:
             return 0.0
@@ -538,17 +542,14 @@ class WeComChannel:
     # --- sending -----------------------------------------------------------------------------
 
     async def _send_reply(self, user: str, reply: Reply, wait: bool) -> None:
-        if reply.file is not None:
-            # Files are rare on WeCom (uploads need media/upload); name what is attached.
-            reply = Reply(
-                text=f"{reply.text}\n📎 {reply.file.file_name}".strip(),
-                title=reply.title,
-                buttons=reply.buttons,
-                checklist=reply.checklist,
-            )
         messages = render(reply)
+        identity = reply.to_json()
+        if reply.file is not None:
+            # The file goes last, as its own image or file message (uploaded when its turn comes).
+            messages.append({"msgtype": UPLOAD})
+            identity["file"] = hashlib.sha256(reply.file.content).hexdigest()
         fingerprint = hashlib.sha256(
-            json.dumps(reply.to_json(), sort_keys=True, ensure_ascii=False).encode()
+            json.dumps(identity, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()
         progress_key = (user, fingerprint)
         done = self._progress.get(progress_key, 0)
@@ -562,8 +563,11 @@ class WeComChannel:
         for message in pending:
             if (delay := self._pacer.wait_for(user, 1)) > 0:
                 await asyncio.sleep(delay)
-            self._pacer.record(user)
             try:
+                if message["msgtype"] == UPLOAD:
+                    assert reply.file is not None
+                    message = await self._uploaded(reply.file)
+                self._pacer.record(user)
                 result = await self.api.send({"touser": user, **message})
             except WeComApiError as error:
                 self._progress[progress_key] = done
@@ -576,6 +580,14 @@ class WeComChannel:
                 raise DeliveryError(f"WeCom user {user} is invalid", permanent=True)
             done += 1
         self._progress.pop(progress_key, None)
+
+    async def _uploaded(self, file: OutgoingFile) -> JSON:
+        """Upload a file through media/upload and return the message that shows it."""
+        kind = "image" if file.mime_type in ("image/png", "image/jpeg") else "file"
+        if kind == "image" and len(file.content) > MAX_UPLOAD_IMAGE:
+            kind = "file"
+        media_id = await self.api.upload(kind, file.file_name, file.content, file.mime_type)
+        return {"msgtype": kind, kind: {"media_id": media_id}}
 
 
 def _delivery_error(error: WeComApiError) -> DeliveryError:

@@ -33,7 +33,7 @@ from bot.web import build_app
 from bot.wecom_channel import WeComChannel
 from domain.clock import FixedClock
 from handlers.core import Core
-from handlers.messages import Reply
+from handlers.messages import OutgoingFile, Reply
 from storage import outbox
 from storage.models import Attachment, ChannelIdentity, OutboxMessage, Report
 from tests.conftest import World
@@ -746,3 +746,65 @@ async def test_qabot_run_serves_the_callback_on_qabot_listen(
             with contextlib.suppress(asyncio.CancelledError):
                 await running
             await runtime.close()
+
+
+# --- files out, members who left ----------------------------------------------------------------
+
+
+class UploadsAndLeavers(httpx.AsyncBaseTransport):
+    """The fake WeCom, plus media/upload and a member who has left (neither is in the fake)."""
+
+    def __init__(self) -> None:
+        self.real = httpx.AsyncHTTPTransport()
+        self.uploads: list[tuple[str, bytes]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/cgi-bin/media/upload":
+            self.uploads.append((request.url.params["type"], await request.aread()))
+            media_id = f"UPLOADED_{len(self.uploads)}"
+            return httpx.Response(200, json={"errcode": 0, "errmsg": "ok", "media_id": media_id})
+        sending = request.url.path == "/cgi-bin/message/send"
+        if sending and json.loads(await request.aread()).get("touser") == "gone":
+            left = {"errcode": 0, "errmsg": "ok", "invaliduser": "gone"}
+            return httpx.Response(200, json=left)
+        return await self.real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+async def test_files_are_uploaded_and_a_member_who_left_is_marked_unreachable(
+    core: Core, sqlite_url: str, world: World
+) -> None:
+    transport = UploadsAndLeavers()
+    async with (
+        FakeWeCom(CORP, SECRET, agent_id=AGENT) as fake,
+        httpx.AsyncClient(transport=transport) as http,
+    ):
+        channel = WeComChannel(settings_for(fake.base_url, sqlite_url), core, http=http)
+        chart = OutgoingFile("统计.png", "image/png", PNG)
+        await channel.deliver("wangli", Reply(text="本月统计", file=chart))
+        workbook = OutgoingFile("export.xlsx", "application/vnd.ms-excel", b"PK\x03\x04 xlsx")
+        await channel.deliver("wangli", Reply(text="导出", file=workbook))
+        assert [m["msgtype"] for m in fake.sent] == ["text", "image", "text", "file"]
+        assert fake.sent[1]["image"] == {"media_id": "UPLOADED_1"}
+        assert [kind for kind, _ in transport.uploads] == ["image", "file"]
+        assert PNG in transport.uploads[0][1]
+
+        async with core.sessions() as session, session.begin():
+            session.add(
+                ChannelIdentity(
+                    person_id=world.officer[0],
+                    channel="wecom",
+                    external_id="gone",
+                    chat_id="gone",
+                    last_seen_at=core.clock.now(),
+                )
+            )
+        await queue(core, world.officer[0])
+        report = await Delivery(core, [channel]).run_once()
+        assert report.failed == 1
+        async with core.sessions() as session:
+            identity = await session.scalar(select(ChannelIdentity))
+            assert identity is not None and identity.unreachable_since is not None
+        await channel.stop()
