@@ -73,6 +73,10 @@ _ANCHOR = re.compile(r"<(\s*/?\s*a\b)", re.IGNORECASE)
 JSON = dict[str, Any]
 
 
+class StaleTimestamp(Exception):
+    """The callback's timestamp is more than MAX_TIMESTAMP_SKEW from our clock (a replay?)."""
+
+
 # --- rendering ----------------------------------------------------------------------------
 
 
@@ -159,10 +163,11 @@ def render(reply: Reply, task_id: Callable[[], str] = new_task_id) -> list[JSON]
     in_card = False
     if checklist is not None:
         in_card = True
-        heading = title or text.strip().split("\n", 1)[0] or "…"
-        main_title: JSON = {"title": shorten(heading)[0]}
-        if title and text.strip():
-            main_title["desc"] = shorten(text)[0]
+        # Without a title the first line of the text heads the card, the rest is its desc.
+        heading, _, desc = (title, "", text) if title else text.strip().partition("\n")
+        main_title: JSON = {"title": shorten(heading or "…")[0]}
+        if desc.strip():
+            main_title["desc"] = shorten(desc)[0]
         card = {
             "card_type": "vote_interaction",
             "task_id": task_id(),
@@ -180,7 +185,7 @@ def render(reply: Reply, task_id: Callable[[], str] = new_task_id) -> list[JSON]
         messages.append({"msgtype": "template_card", "template_card": card})
         if buttons:
             messages += _button_cards(title, "", buttons, task_id)
-        cut = (bool(title) and shorten(text)[1]) or (not title and shorten(heading)[1])
+        cut = shorten(heading)[1] or shorten(desc)[1]
     elif buttons:
         in_card = True
         messages += _button_cards(title, text, buttons, task_id)
@@ -320,23 +325,21 @@ class WeComChannel:
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        assert settings.wecom_enabled, "every WECOM_* setting is needed"
-        assert settings.wecom_corp_id and settings.wecom_token and settings.wecom_aes_key
-        assert settings.wecom_secret and settings.wecom_agent_id
+        corp_id, token, aes_key = (
+            settings.wecom_corp_id,
+            settings.wecom_token,
+            settings.wecom_aes_key,
+        )
+        secret, agent_id = settings.wecom_secret, settings.wecom_agent_id
+        if not (corp_id and token and aes_key and secret and agent_id):
+            raise ValueError("the WeCom channel needs every WECOM_* setting")
         self.core = core
         self.default_language = settings.language
-        self.crypto = WeComCrypto(
-            settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id
-        )
+        self.crypto = WeComCrypto(token, aes_key, corp_id)
         self.api = WeComApi(
-            settings.wecom_api_base_url,
-            settings.wecom_corp_id,
-            settings.wecom_secret,
-            settings.wecom_agent_id,
-            http=http,
-            monotonic=monotonic,
+            settings.wecom_api_base_url, corp_id, secret, agent_id, http=http, monotonic=monotonic
         )
-        self.agent_id = str(settings.wecom_agent_id)
+        self.agent_id = agent_id
         self._wall_clock = wall_clock
         self._pacer = _Pacer(monotonic)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -386,7 +389,7 @@ class WeComChannel:
             if request.method == "GET":
                 return await self._verify_url(request)
             return await self._receive(request)
-        except (SignatureError, CorpIdMismatch) as refused:
+        except (SignatureError, CorpIdMismatch, StaleTimestamp) as refused:
             log.warning("WeCom callback refused: %s", refused)
             return PlainTextResponse("forbidden", status_code=403)
         except MalformedMessage as malformed:
@@ -405,7 +408,7 @@ class WeComChannel:
         if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
             raise MalformedMessage("timestamp is not a number")
         if abs(self._wall_clock() - int(timestamp)) > MAX_TIMESTAMP_SKEW:
-            raise SignatureError(f"timestamp {timestamp} is more than 300 s off")
+            raise StaleTimestamp(f"timestamp {timestamp} is more than 300 s off")
         return values
 
     async def _verify_url(self, request: Request) -> Response:

@@ -100,3 +100,9 @@ def test_a_choice_too_long_for_a_vote_card_becomes_toggle_buttons() -> None:
     keys = [b["key"] for m in messages for b in m["template_card"]["button_list"]]
     assert keys[:2] == ["x:t:o0", "x:t:o1"] and "x:done" in keys
     assert all(m["template_card"]["card_type"] == "button_interaction" for m in messages)
+
+
+def test_a_vote_card_without_title_keeps_every_line() -> None:
+    checklist = Checklist([Option("标准", "std")], "rp:area:", Button("完成", "rp:areas"))
+    [message] = render(Reply(text="请选择领域\n可多选", checklist=checklist))
+    assert message["template_card"]["main_title"] == {"title": "请选择领域", "desc": "可多选"}
