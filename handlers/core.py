@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from weakref import WeakValueDictionary
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,22 +39,21 @@ class Core:
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     default_language: str = "zh_CN"
     first_response_working_days: int = 2
-    _chat_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict, repr=False)
+    # Weak values: a chat's lock lives only while some turn holds or awaits it.
+    _chat_locks: WeakValueDictionary[tuple[str, str], asyncio.Lock] = field(
+        default_factory=WeakValueDictionary, repr=False
+    )
 
     def today(self) -> date:
         return local_date(self.clock.now(), self.tz)
 
-    @asynccontextmanager
-    async def chat_lock(self, channel: str, chat_id: str) -> AsyncIterator[None]:
+    def chat_lock(self, channel: str, chat_id: str) -> asyncio.Lock:
         """One turn at a time per chat, so two quick presses cannot interleave."""
         key = (channel, chat_id)
-        lock = self._chat_locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                yield
-        finally:
-            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
-                self._chat_locks.pop(key, None)
+        lock = self._chat_locks.get(key)
+        if lock is None:
+            lock = self._chat_locks[key] = asyncio.Lock()
+        return lock
 
 
 def file_allowed(mime_type: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy import func, select
 
 from domain.dates import parse_date, parse_date_time
@@ -100,7 +102,7 @@ ASKS: dict[ReportAction, tuple[str, ...]] = {
 }
 
 
-def _asking(action: ReportAction):  # type: ignore[no-untyped-def]
+def _asking(action: ReportAction) -> Callable[[Turn, str], Awaitable[None]]:
     async def start(turn: Turn, argument: str) -> None:
         report, _ = await usecases.load_report(turn.session, turn.actor, _report_id(argument))
         # Refuse now rather than after the person has typed everything.
