@@ -344,7 +344,7 @@ class WeComChannel:
         self._pacer = _Pacer(monotonic)
         self._tasks: set[asyncio.Task[None]] = set()
         self._recent: OrderedDict[str, None] = OrderedDict()
-        self._user_locks: dict[str, asyncio.Lock] = {}
+        self._user_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         # Parts of a reply already sent, so a retry after a partial failure sends the rest.
         self._progress: dict[tuple[str, str], int] = {}
         # Set by the runner: wakes the outbox worker so a turn's notifications go out now.
@@ -453,13 +453,18 @@ class WeComChannel:
     @contextlib.asynccontextmanager
     async def _user_lock(self, user: str) -> AsyncIterator[None]:
         """One callback at a time per member, so replies keep the order of the messages."""
-        lock = self._user_locks.setdefault(user, asyncio.Lock())
+        lock, users = self._user_locks.get(user) or (asyncio.Lock(), 0)
+        self._user_locks[user] = (lock, users + 1)
         try:
             async with lock:
                 yield
         finally:
-            if not lock.locked():
-                self._user_locks.pop(user, None)
+            # Forget the lock only when nobody holds or awaits it (FIFO order is kept).
+            lock, users = self._user_locks[user]
+            if users == 1:
+                del self._user_locks[user]
+            else:
+                self._user_locks[user] = (lock, users - 1)
 
     def _event(self, callback: Callback, **extra: Any) -> IncomingEvent:
         user = callback.user_id

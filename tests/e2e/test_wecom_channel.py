@@ -808,3 +808,25 @@ async def test_files_are_uploaded_and_a_member_who_left_is_marked_unreachable(
             identity = await session.scalar(select(ChannelIdentity))
             assert identity is not None and identity.unreachable_since is not None
         await channel.stop()
+
+
+async def test_quick_messages_of_one_member_are_answered_in_order(
+    wecom: WeCom, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bind(wecom, "zhangsan", world.enterprise[1])
+    real_handle = wecom.channel._handle
+    delays = iter([0.2, 0.1, 0.0])
+
+    async def uneven_handle(callback: Any) -> list[Reply]:
+        await asyncio.sleep(next(delays))  # the first message is the slowest to handle
+        return await real_handle(callback)
+
+    monkeypatch.setattr(wecom.channel, "_handle", uneven_handle)
+    before = len(wecom.fake.sent)
+    for text in ("/report", "/cancel", "/agreement"):
+        body, query = wecom.encrypt(wecom.message("zhangsan", "text", Content=text))
+        assert (await wecom.post_raw(body, query)).status_code == 200
+    await wecom.channel.drain()
+    sent = wecom.fake.sent[before:]
+    assert sent[0]["msgtype"] == "template_card"  # /report's vote card first
+    assert "上门校准量具" in wecom.texts(sent[-1:])  # /agreement's answer last
