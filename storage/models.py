@@ -63,7 +63,8 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[Role] = mapped_column(StrEnumType(Role))
     bureau_id: Mapped[int | None] = mapped_column(ForeignKey("bureaus.id"))
-    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    # Indexed for the reminder sweep: an enterprise's contacts (migration 0002).
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     language: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -424,10 +424,12 @@ async def _reachable(session: AsyncSession, *where: object) -> list[Person]:
 
 async def _waiting_reports(session: AsyncSession) -> dict[int, list[WaitingReport]]:
     """Open reports by their enterprise's officer, waiting since their last timeline step."""
+    # Correlated per open report, so only their events are read (index on report_id).
     last_step = (
-        select(ReportEvent.report_id, func.max(ReportEvent.at).label("at"))
-        .group_by(ReportEvent.report_id)
-        .subquery()
+        select(func.max(ReportEvent.at))
+        .where(ReportEvent.report_id == Report.id)
+        .correlate(Report)
+        .scalar_subquery()
     )
     rows = await session.execute(
         select(
@@ -435,12 +437,11 @@ async def _waiting_reports(session: AsyncSession) -> dict[int, list[WaitingRepor
             Report.reference,
             Report.status,
             Report.submitted_at,
-            last_step.c.at,
+            last_step,
             Enterprise.name,
             Enterprise.officer_id,
         )
         .join(Enterprise, Report.enterprise_id == Enterprise.id)
-        .outerjoin(last_step, last_step.c.report_id == Report.id)
         .where(
             Report.status.in_([s.value for s in AWAITING_OFFICER]),
             Enterprise.officer_id.is_not(None),
@@ -448,6 +449,8 @@ async def _waiting_reports(session: AsyncSession) -> dict[int, list[WaitingRepor
     )
     waiting: dict[int, list[WaitingReport]] = defaultdict(list)
     for rid, reference, status, submitted_at, last_at, name, officer_id in rows:
+        if officer_id is None:  # excluded by the query; narrows the type
+            continue
         since = _as_aware(last_at) or submitted_at
         waiting[officer_id].append(WaitingReport(rid, reference, status, name, since))
     return waiting
