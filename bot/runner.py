@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 
 import uvicorn
 
 from bot.channels import Channel
 from bot.delivery import Delivery
 from bot.runtime import Runtime
+from bot.scheduler import deliver_and_remind
 from bot.settings import Settings
 from bot.web import build_app
 
@@ -30,17 +33,42 @@ def configured_channels(settings: Settings, runtime: Runtime) -> list[Channel]:
 
 
 async def run(settings: Settings, runtime: Runtime) -> None:
-    """Run until cancelled (Ctrl-C or SIGTERM)."""
+    """Run until cancelled (Ctrl-C or SIGTERM): the web server first, then the channels (a
+    webhook must be reachable before it is registered), and the outbox worker."""
     channels = configured_channels(settings, runtime)
     delivery = Delivery(runtime.core, list(channels))
+    for channel in channels:
+        # A channel that reports finished turns lets the worker send their notifications now.
+        if hasattr(channel, "after_turn"):
+            channel.after_turn = delivery.wakeup.set
     app = build_app(runtime.core, [route for channel in channels for route in channel.routes()])
     host, port = settings.listen_host_port
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-    for channel in channels:
-        await channel.start()
-    log.info("qabot running: %s on %s:%s", ", ".join(c.channel for c in channels), host, port)
+    # Bound and listening before any channel starts: early requests wait in the backlog.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.create_server((host, port), family=family)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    serving = asyncio.create_task(server.serve(sockets=[listening]), name="web")
+    started: list[Channel] = []
+    working: asyncio.Task[None] | None = None
     try:
-        await asyncio.gather(server.serve(), delivery.run_forever())
-    finally:
         for channel in channels:
-            await channel.stop()
+            await channel.start()
+            started.append(channel)
+        log.info("qabot running: %s on %s:%s", ", ".join(c.channel for c in channels), host, port)
+        working = asyncio.create_task(
+            deliver_and_remind(runtime.core, settings.remind_at, delivery), name="outbox"
+        )
+        done, _ = await asyncio.wait({serving, working}, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        server.should_exit = True
+        if working is not None:
+            working.cancel()
+        for channel in reversed(started):
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("stopping %s failed", channel.channel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving

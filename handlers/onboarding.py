@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.roles import Role
-from handlers.i18n import LANGUAGES
+from handlers.i18n import LANGUAGES, normalise_language
 from handlers.messages import Button
 from handlers.turn import Turn
 from handlers.usecases.people import bind
@@ -13,8 +13,17 @@ HELP_COMMANDS: dict[Role | None, tuple[str, ...]] = {
     None: ("start", "help", "lang"),
     Role.STAFF: ("report", "myreports", "commitments", "agreement", "lang", "cancel", "help"),
     Role.OFFICER: ("inbox", "commitments", "agreement", "lang", "cancel", "help"),
-    Role.SUPERVISOR: ("inbox", "commitments", "agreement", "stats", "lang", "cancel", "help"),
-    Role.ADMIN: ("inbox", "commitments", "agreement", "stats", "lang", "cancel", "help"),
+    Role.SUPERVISOR: (
+        "inbox",
+        "commitments",
+        "agreement",
+        "stats",
+        "export",
+        "lang",
+        "cancel",
+        "help",
+    ),
+    Role.ADMIN: ("inbox", "commitments", "agreement", "stats", "export", "lang", "cancel", "help"),
 }
 
 
@@ -43,8 +52,10 @@ async def start(turn: Turn) -> None:
         turn.event.display_name,
         turn.now,
     )
-    if person.language is None and turn.state.language:
-        person.language = turn.state.language
+    if person.language is None:
+        # The chat's own choice (/lang before binding), else what the platform tells (Telegram's
+        # language_code): notifications are rendered in it later, outside this chat.
+        person.language = turn.state.language or normalise_language(turn.event.language_hint)
     turn.person = person
     turn.say(turn.t("bind.done", name=person.name, role=turn.t(f"role.{person.role.value}")))
     await show_help(turn)

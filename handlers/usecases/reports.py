@@ -110,6 +110,8 @@ async def submit_report(
             f"report:{report.id}:event:{event.id}",
             lambda lang: views.new_report_notice(lang, report, enterprise),
             now,
+            # SPEC §3 "notified at once": an urgent problem is not held by quiet hours.
+            urgent=report.urgency is Urgency.URGENT,
         )
     return report
 
