@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
@@ -85,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="ISO-8601 instant to sweep as of (default: now; without an offset: QABOT_TIMEZONE)",
     )
     remind.add_argument("--json", action="store_true")
+    export = commands.add_parser(
+        "export", help="reports, commitments and fulfilment statistics as a workbook"
+    )
+    export.add_argument("file", help="FILE.xlsx")
+    export.add_argument("--json", action="store_true")
     demo = commands.add_parser("demo", help="create demo data for a first try")
     demo.add_argument("--json", action="store_true")
     return parser
@@ -296,12 +302,33 @@ def _instant(text: str, settings: Settings) -> datetime:
     return value if value.utcoffset() is not None else value.replace(tzinfo=settings.tz)
 
 
+def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
+    from handlers.usecases.export import build_workbook
+
+    target = Path(args.file)
+    if target.suffix.lower() != ".xlsx":
+        raise CliError(f"{args.file}: the file name must end in .xlsx")
+
+    async def work(runtime: Runtime) -> bytes:
+        core = runtime.core
+        async with core.sessions() as session:
+            return await build_workbook(session, settings.language, core.tz, core.today())
+
+    content = _with_runtime(settings, work)
+    try:
+        target.write_bytes(content)
+    except OSError as error:
+        raise CliError(f"{args.file}: {error.strerror}") from None
+    _print(args, {"file": str(target), "bytes": len(content)}, f"{target} ({len(content)} bytes)")
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int | None]] = {
     "db": cmd_db,
     "officer": cmd_officer,
     "enterprise": cmd_enterprise,
     "commitment": cmd_commitment,
     "demo": cmd_demo,
+    "export": cmd_export,
     "console": cmd_console,
     "run": cmd_run,
     "remind": cmd_remind,

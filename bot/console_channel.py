@@ -40,12 +40,25 @@ class ConsoleChannel:
         elif reply.title:
             lines.append(f"【{reply.title}】")
         lines.append(reply.text)
+        if reply.file is not None:
+            lines.append(
+                translate(self.core.default_language, "export.saved", path=self._save(reply))
+            )
         buttons = reply.all_buttons()
         if buttons:
             self.choices = buttons
             lines.extend(f"  [{number}] {button.label}" for number, button in enumerate(buttons, 1))
         self.out.write("\n".join(lines) + "\n\n")
         self.out.flush()
+
+    def _save(self, reply: Reply) -> Path:
+        """A terminal cannot show a file: it is written beside the data instead."""
+        assert reply.file is not None
+        folder = self.core.files.root.parent / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / Path(reply.file.file_name).name
+        target.write_bytes(reply.file.content)
+        return target
 
     def event_for(self, line: str) -> IncomingEvent:
         """Turn a typed line into an event: a number presses a shown button."""

@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from domain.errors import DomainError
 from domain.roles import BUREAU_ROLES, SUPERVISING_ROLES, Role
-from handlers import commitments, onboarding, report_problem, reports
+from handlers import commitments, onboarding, report_problem, reports, statistics
 from handlers.core import Core
 from handlers.i18n import normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
@@ -46,7 +46,8 @@ COMMANDS: dict[str, tuple[Step, tuple[Role, ...] | None]] = {
     "inbox": (reports.show_inbox, BUREAU_ROLES),
     "commitments": (commitments.show_open, tuple(Role)),
     "agreement": (commitments.show_agreement, tuple(Role)),
-    "stats": (reports.show_stats, SUPERVISING_ROLES),
+    "stats": (statistics.show_stats, SUPERVISING_ROLES),
+    "export": (statistics.send_export, SUPERVISING_ROLES),
 }
 # WeCom users type Chinese words for binding (SPEC §6).
 ALIASES = {"绑定": "start"}

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import func, select
-
 from domain.dates import parse_date, parse_date_time
 from domain.errors import DomainError
-from domain.reports import ReportAction, ReportStatus, check_transition
+from domain.reports import ReportAction, check_transition
 from handlers import views
 from handlers.attachments import clean_text
 from handlers.messages import Button
 from handlers.turn import Turn
 from handlers.usecases import reports as usecases
-from handlers.usecases.scope import enterprises_covered
-from storage.models import Commitment, Enterprise, Report
 
 FLOW = "rep"
 MAX_NOTE = 1000
@@ -169,43 +165,6 @@ def _read(turn: Turn, step: str) -> str | None:
 
 async def on_file(turn: Turn) -> None:
     turn.say(turn.t("file.not_expected"))
-
-
-async def show_stats(turn: Turn) -> None:
-    """Fulfilment figures for the supervisor's scope."""
-    scope = enterprises_covered(turn.actor)
-    by_status = {
-        status: count
-        for status, count in await turn.session.execute(
-            select(Report.status, func.count(Report.id))
-            .join(Enterprise, Report.enterprise_id == Enterprise.id)
-            .where(scope)
-            .group_by(Report.status)
-        )
-    }
-    today = turn.today
-    commitments = await turn.session.execute(
-        select(Commitment.status, Commitment.due_on < today, func.count(Commitment.id))
-        .join(Enterprise, Commitment.enterprise_id == Enterprise.id)
-        .where(scope)
-        .group_by(Commitment.status, Commitment.due_on < today)
-    )
-    total = confirmed = overdue = 0
-    for status, late, count in commitments:
-        total += count
-        confirmed += count if status.value == "confirmed" else 0
-        overdue += count if status.value == "open" and late else 0
-    rating = await turn.session.scalar(
-        select(func.avg(Report.rating))
-        .join(Enterprise, Report.enterprise_id == Enterprise.id)
-        .where(scope)
-    )
-    lines = [turn.t("stats.reports")]
-    lines += [f"· {views.status_text(turn.lang, s)}: {by_status.get(s, 0)}" for s in ReportStatus]
-    lines.append(turn.t("stats.commitments", total=total, confirmed=confirmed, overdue=overdue))
-    lines.append(turn.t("stats.rating", rating=f"{rating:.1f}" if rating else "—"))
-    lines.append(turn.t("stats.as_of", day=today.isoformat()))
-    turn.say("\n".join(lines), title=turn.t("stats.title"))
 
 
 BUTTONS = {

@@ -245,3 +245,16 @@ def test_full_report_conversation_in_the_console(env: dict[str, str], tmp_path: 
     # Once the officer is at the keyboard, the queued notification is delivered to them.
     assert "🔔 新的问题报告 QP-2026-0001" in out
     assert "杭州精工机械有限公司 · 已提交" in out
+
+
+def test_export_workbook(env: dict[str, str], tmp_path: Path) -> None:
+    import openpyxl
+
+    json_out(run(["demo", "--json"], env))
+    target = tmp_path / "figures.xlsx"
+    result = json_out(run(["export", str(target), "--json"], env))
+    assert result["file"] == str(target)
+    book = openpyxl.load_workbook(target)
+    assert book["承诺事项"].max_row == 7  # header + the six demo commitments
+    bad = run(["export", str(tmp_path / "figures.csv")], env)
+    assert bad.returncode == 2 and ".xlsx" in bad.stderr

@@ -385,3 +385,34 @@ class TestFailures:
         monkeypatch.undo()
         # The draft is where it was: the areas step still answers.
         assert "☑" in (await staff.press("rp:area:std"))[0].all_buttons()[0].label
+
+
+class TestExport:
+    async def test_supervisor_gets_a_workbook_of_their_scope(
+        self, core: Core, world: World
+    ) -> None:
+        import io
+
+        import openpyxl
+
+        staff = await bind(core, "staff", world.enterprise[1])
+        reference = await submit_report(staff)
+        lead = await bind(core, "lead", world.city_supervisor[1])
+        reply = (await lead.send("/export"))[0]
+        assert reply.file is not None and reply.file.file_name.endswith(".xlsx")
+        book = openpyxl.load_workbook(io.BytesIO(reply.file.content))
+        assert book.sheetnames == ["问题报告", "承诺事项", "履约统计"]
+        reports = [row for row in book["问题报告"].iter_rows(min_row=2, values_only=True)]
+        assert [(r[0], r[1]) for r in reports] == [(reference, "杭州精工机械有限公司")]
+        fulfilment = {
+            row[0]: row for row in book["履约统计"].iter_rows(min_row=2, values_only=True)
+        }
+        # The Hangzhou supervisor's scope has no Ningbo enterprise.
+        assert set(fulfilment) == {"杭州精工机械有限公司"}
+        assert fulfilment["杭州精工机械有限公司"][3:6] == (2, 0, 1)
+
+    async def test_staff_and_officers_cannot_export(self, core: Core, world: World) -> None:
+        staff = await bind(core, "staff", world.enterprise[1])
+        assert "不适用" in (await staff.send("/export"))[0].text
+        officer = await bind(core, "officer", world.officer[1])
+        assert (await officer.send("/export"))[0].file is None

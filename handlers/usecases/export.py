@@ -1,0 +1,208 @@
+"""The supervisor's workbook: reports, commitments and fulfilment per enterprise."""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.commitments import CommitmentStatus, is_overdue, overdue_days
+from domain.reports import ReportStatus
+from handlers.i18n import translate as t
+from handlers.views import areas_text, status_text
+from storage.models import Bureau, Commitment, Enterprise, Person, Report
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class _Fulfilment:
+    commitments: int = 0
+    confirmed: int = 0
+    overdue: int = 0
+    reports: int = 0
+    closed: int = 0
+    ratings: list[int] = field(default_factory=list)
+
+
+def _local(instant: datetime | None, tz: ZoneInfo) -> str:
+    return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M") if instant else ""
+
+
+async def build_workbook(
+    session: AsyncSession,
+    lang: str,
+    tz: ZoneInfo,
+    today: date,
+    scope: ColumnElement[bool] | None = None,
+) -> bytes:
+    """Return the .xlsx bytes for every enterprise matching `scope` (all when None)."""
+    scope = true() if scope is None else scope
+    rows = await session.execute(
+        select(Enterprise, Bureau, Person)
+        .join(Bureau, Enterprise.bureau_id == Bureau.id)
+        .outerjoin(Person, Enterprise.officer_id == Person.id)
+        .where(scope)
+        .order_by(Bureau.name, Enterprise.name)
+    )
+    enterprises = {e.id: (e, b, p) for e, b, p in rows}
+    figures: dict[int, _Fulfilment] = defaultdict(_Fulfilment)
+    book = Workbook()
+
+    reports_sheet = book.active
+    assert isinstance(reports_sheet, Worksheet)
+    reports_sheet.title = t(lang, "export.sheet.reports")
+    _header(
+        reports_sheet,
+        lang,
+        [
+            "reference",
+            "enterprise",
+            "city",
+            "areas",
+            "product",
+            "urgency",
+            "status",
+            "submitted",
+            "accepted",
+            "resolved",
+            "closed",
+            "rating",
+            "officer",
+            "research",
+        ],
+    )
+    reports = await session.scalars(
+        select(Report).where(Report.enterprise_id.in_(enterprises)).order_by(Report.submitted_at)
+    )
+    for report in reports:
+        enterprise, bureau, officer = enterprises[report.enterprise_id]
+        figure = figures[enterprise.id]
+        figure.reports += 1
+        figure.closed += report.status in (ReportStatus.CLOSED, ReportStatus.CLOSED_UNCONFIRMED)
+        if report.rating:
+            figure.ratings.append(report.rating)
+        reports_sheet.append(
+            [
+                report.reference,
+                enterprise.name,
+                bureau.name,
+                areas_text(lang, report.areas),
+                report.product,
+                t(lang, f"urgency.{report.urgency.value}"),
+                status_text(lang, report.status),
+                _local(report.submitted_at, tz),
+                _local(report.accepted_at, tz),
+                _local(report.resolved_at, tz),
+                _local(report.closed_at, tz),
+                report.rating or "",
+                officer.name if officer else "",
+                report.research_reason or "",
+            ]
+        )
+
+    commitments_sheet = book.create_sheet(t(lang, "export.sheet.commitments"))
+    _header(
+        commitments_sheet,
+        lang,
+        [
+            "id",
+            "enterprise",
+            "city",
+            "party",
+            "text",
+            "due",
+            "status",
+            "done",
+            "confirmed",
+            "overdue_days",
+        ],
+    )
+    commitments = await session.scalars(
+        select(Commitment)
+        .where(Commitment.enterprise_id.in_(enterprises))
+        .order_by(Commitment.due_on)
+    )
+    for commitment in commitments:
+        enterprise, bureau, _ = enterprises[commitment.enterprise_id]
+        figure = figures[enterprise.id]
+        figure.commitments += 1
+        figure.confirmed += commitment.status is CommitmentStatus.CONFIRMED
+        late = is_overdue(commitment.status, commitment.due_on, today)
+        figure.overdue += late
+        commitments_sheet.append(
+            [
+                commitment.id,
+                enterprise.name,
+                bureau.name,
+                t(lang, f"party.{commitment.party.value}"),
+                commitment.text,
+                commitment.due_on,
+                t(lang, f"commitment.status.{commitment.status.value}"),
+                _local(commitment.done_at, tz),
+                _local(commitment.confirmed_at, tz),
+                overdue_days(commitment.due_on, today) if late else "",
+            ]
+        )
+        commitments_sheet.cell(commitments_sheet.max_row, 6).number_format = "yyyy-mm-dd"
+
+    stats_sheet = book.create_sheet(t(lang, "export.sheet.fulfilment"))
+    _header(
+        stats_sheet,
+        lang,
+        [
+            "enterprise",
+            "city",
+            "officer",
+            "commitments",
+            "confirmed_count",
+            "overdue",
+            "fulfilment_rate",
+            "reports",
+            "closed_count",
+            "rating",
+        ],
+    )
+    for enterprise, bureau, officer in enterprises.values():
+        figure = figures[enterprise.id]
+        rate = figure.confirmed / figure.commitments if figure.commitments else None
+        rating = sum(figure.ratings) / len(figure.ratings) if figure.ratings else None
+        stats_sheet.append(
+            [
+                enterprise.name,
+                bureau.name,
+                officer.name if officer else "",
+                figure.commitments,
+                figure.confirmed,
+                figure.overdue,
+                rate if rate is not None else "",
+                figure.reports,
+                figure.closed,
+                round(rating, 2) if rating is not None else "",
+            ]
+        )
+        if rate is not None:
+            stats_sheet.cell(stats_sheet.max_row, 7).number_format = "0.0%"
+
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _header(sheet: Worksheet, lang: str, columns: list[str]) -> None:
+    sheet.append([t(lang, f"export.column.{c}") for c in columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for index, column in enumerate(columns, 1):
+        wide = column in ("enterprise", "product", "text", "areas", "research")
+        sheet.column_dimensions[get_column_letter(index)].width = 36 if wide else 16
