@@ -274,7 +274,10 @@ def cmd_remind(args: argparse.Namespace, settings: Settings) -> None:
         await open_senders(channels)
         try:
             delivery = Delivery(runtime.core, list(channels), QuietHours(runtime.core.tz))
-            delivered = await delivery.run_once() if channels else None
+            delivered = None
+            if channels:
+                await delivery.recover()
+                delivered = await delivery.run_once()
         finally:
             await close_senders(channels)
         result: dict[str, Any] = swept.to_json()
