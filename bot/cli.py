@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="ISO-8601 instant to sweep as of (default: now; without an offset: QABOT_TIMEZONE)",
     )
     remind.add_argument("--json", action="store_true")
+    importing = commands.add_parser(
+        "import", help="bulk import of officers, enterprises and commitments (see README)"
+    )
+    importing.add_argument("file", help="FILE.xlsx or FILE.csv")
+    importing.add_argument("--json", action="store_true")
     export = commands.add_parser(
         "export", help="reports, commitments and fulfilment statistics as a workbook"
     )
@@ -305,6 +310,34 @@ def _instant(text: str, settings: Settings) -> datetime:
     return value if value.utcoffset() is not None else value.replace(tzinfo=settings.tz)
 
 
+def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.importer import ImportFileError, read_rows
+    from handlers.usecases.bulk_import import ImportResult, ImportRowError, import_rows
+
+    try:
+        rows = read_rows(Path(args.file))
+    except ImportFileError as error:
+        raise CliError(str(error)) from None
+
+    async def work(runtime: Runtime) -> ImportResult:
+        async with runtime.core.sessions() as session, session.begin():
+            return await import_rows(session, rows, runtime.core.clock.now())
+
+    try:
+        result = _with_runtime(settings, work)
+    except ImportRowError as error:
+        reason = error.error
+        if isinstance(reason, DomainError):
+            reason = translate(settings.language, reason.key, **reason.params)
+        raise CliError(f"row {error.row}: {reason} (nothing was imported)") from None
+    lines = [f"officer {o['id']} {o['name']}: code {o['code']}" for o in result.officers]
+    lines += [
+        f"enterprise {e['id']} {e['name']}: staff code {e['code']}" for e in result.enterprises
+    ]
+    lines.append(f"{result.commitments} commitments")
+    _print(args, result.__dict__, "\n".join(lines))
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     from handlers.usecases.export import build_workbook
 
@@ -332,6 +365,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int | None]] = {
     "commitment": cmd_commitment,
     "demo": cmd_demo,
     "export": cmd_export,
+    "import": cmd_import,
     "console": cmd_console,
     "run": cmd_run,
     "remind": cmd_remind,

@@ -258,3 +258,76 @@ def test_export_workbook(env: dict[str, str], tmp_path: Path) -> None:
     assert book["承诺事项"].max_row == 7  # header + the six demo commitments
     bad = run(["export", str(tmp_path / "figures.csv")], env)
     assert bad.returncode == 2 and ".xlsx" in bad.stderr
+
+
+IMPORT_CSV = """类型,引用,名称,城市,角色,责任人,信用代码,企业,承诺方,内容,截止日期
+officer,wang,王丽,杭州市,,,,,,,
+officer,,赵局,省局,supervisor,,,,,,
+enterprise,jg,杭州精工,杭州市,,wang,91440300708461136T,,,,
+commitment,,,,,,,jg,局方,上门校准量具,2026-12-31
+commitment,,,,,,,jg,enterprise,建立追溯台账,2027-01-15
+"""
+
+
+def test_import_csv(env: dict[str, str], tmp_path: Path) -> None:
+    source = tmp_path / "import.csv"
+    source.write_text("\ufeff" + IMPORT_CSV, encoding="utf-8")
+    result = json_out(run(["import", str(source), "--json"], env))
+    assert [o["name"] for o in result["officers"]] == ["王丽", "赵局"]
+    assert (
+        result["enterprises"][0]["name"] == "杭州精工"
+        and len(result["enterprises"][0]["code"]) == 8
+    )
+    assert result["commitments"] == 2
+
+
+def test_import_xlsx_with_excel_dates(env: dict[str, str], tmp_path: Path) -> None:
+    from datetime import datetime
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["type", "ref", "name", "city", "officer", "enterprise", "party", "text", "due"])
+    sheet.append(["officer", "o", "王丽", "杭州市", None, None, None, None, None])
+    sheet.append(["enterprise", "e", "精工", "杭州市", "o", None, None, None, None])
+    sheet.append(
+        ["commitment", None, None, None, None, "e", "bureau", "校准", datetime(2026, 12, 31)]
+    )
+    source = tmp_path / "import.xlsx"
+    book.save(source)
+    assert json_out(run(["import", str(source), "--json"], env))["commitments"] == 1
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "message"),
+    [
+        ("commitment,,,,,,,jg,局方,校准,2026-02-30", "row 5: due '2026-02-30' is not a date"),
+        ("commitment,,,,,,,nope,局方,校准,2026-12-31", "row 5: enterprise 'nope'"),
+        ("enterprise,x,某公司,杭州市,,wang,123,,,,", "row 5: 统一社会信用代码 123 无效"),
+        ("robot,,,,,,,,,,", "row 5: unknown type 'robot'"),
+    ],
+)
+def test_import_stops_at_the_first_bad_row_and_keeps_nothing(
+    env: dict[str, str], tmp_path: Path, bad_line: str, message: str
+) -> None:
+    source = tmp_path / "import.csv"
+    good = IMPORT_CSV.splitlines()[:4]
+    source.write_text("\n".join([*good, bad_line]) + "\n", encoding="utf-8")
+    result = run(["import", str(source)], env)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "nothing was imported" in result.stderr
+    # The good rows before it were rolled back too: the next officer gets id 1.
+    assert (
+        json_out(run(["officer", "add", "--name", "x", "--city", "杭州市", "--json"], env))["id"]
+        == 1
+    )
+
+
+def test_import_unreadable_files(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    assert "use a .xlsx or .csv" in run(["import", str(tmp_path / "a.txt")], env).stderr
+    (tmp_path / "b.xlsx").write_bytes(b"not a zip")
+    assert "not a readable .xlsx" in run(["import", str(tmp_path / "b.xlsx")], env).stderr
+    (tmp_path / "c.csv").write_text("name,city\nx,y\n")
+    assert "'type' column" in run(["import", str(tmp_path / "c.csv")], env).stderr
