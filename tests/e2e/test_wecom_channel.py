@@ -830,3 +830,13 @@ async def test_quick_messages_of_one_member_are_answered_in_order(
     sent = wecom.fake.sent[before:]
     assert sent[0]["msgtype"] == "template_card"  # /report's vote card first
     assert "上门校准量具" in wecom.texts(sent[-1:])  # /agreement's answer last
+
+
+async def test_replies_use_qabot_language_until_lang(wecom: WeCom, world: World) -> None:
+    await bind(wecom, "zhangsan", world.enterprise[1])  # 绑定成功: QABOT_LANGUAGE is zh_CN
+    sent = await wecom.text("zhangsan", "/lang")
+    await wecom.press("zhangsan", sent[-1], "lang:set:en")
+    assert wecom.fake.card_updates[-1]["button"] == {"replace_name": "Handled"}
+    sent = await wecom.text("zhangsan", "/report")
+    vote = sent[-1]["template_card"]
+    assert "Standards" in [o["text"] for o in vote["checkbox"]["option_list"]]
