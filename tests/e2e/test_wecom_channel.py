@@ -840,3 +840,23 @@ async def test_replies_use_qabot_language_until_lang(wecom: WeCom, world: World)
     sent = await wecom.text("zhangsan", "/report")
     vote = sent[-1]["template_card"]
     assert "Standards" in [o["text"] for o in vote["checkbox"]["option_list"]]
+
+
+async def test_export_workbook_arrives_as_a_file_message(
+    core: Core, sqlite_url: str, world: World
+) -> None:
+    transport = UploadsAndLeavers()
+    async with (
+        FakeWeCom(CORP, SECRET, agent_id=AGENT) as fake,
+        httpx.AsyncClient(transport=transport) as http,
+    ):
+        channel = WeComChannel(settings_for(fake.base_url, sqlite_url), core, http=http)
+        app = httpx.ASGITransport(app=build_app(core, channel.routes()))
+        async with httpx.AsyncClient(transport=app, base_url="http://qabot") as client:
+            wecom = WeCom(fake, channel, client, core, WeChatCrypto(TOKEN, AES_KEY, CORP))
+            await bind(wecom, "lead", world.city_supervisor[1])
+            sent = await wecom.text("lead", "/export")
+        await channel.stop()
+    assert [m["msgtype"] for m in sent] == ["text", "file"]
+    kind, upload = transport.uploads[0]
+    assert kind == "file" and b"PK" in upload and b".xlsx" in upload
