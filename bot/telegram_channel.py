@@ -57,8 +57,23 @@ from handlers.core import Core
 from handlers.dispatcher import handle
 from handlers.i18n import LANGUAGES, normalise_language, translate
 from handlers.messages import Button, IncomingEvent, IncomingFile, Reply
+from storage.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
+
+
+class _NoHtmlErrorPages(logging.Filter):
+    """python-telegram-bot logs a proxy's HTML error page (a 502 from nginx) with a traceback
+    before raising NetworkError, which we handle (retry); keep the log to one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Can not load invalid JSON data"):
+            record.msg, record.args, record.exc_info = "non-JSON answer from the Bot API", (), None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+logging.getLogger("telegram.request.BaseRequest").addFilter(_NoHtmlErrorPages())
 
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/telegram/webhook"
@@ -540,16 +555,22 @@ class TelegramChannel:
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answers a button press, runs the turn, sends the replies."""
         query = update.callback_query
-        if query is not None:
-            await self._answer(query)
         event = event_for(update)
         if event is None:
             return
+        if query is not None and not await self._handled_before(event):
+            # Answered first: the spinner on the person's button stops while the turn runs.
+            await self._answer(query)
         replies = await handle(self.core, event)
         pressed = query.message.message_id if query is not None and query.message else None
         await self._send_replies(int(event.chat_id), replies, pressed)
         if self.after_turn is not None:
             self.after_turn()
+
+    async def _handled_before(self, event: IncomingEvent) -> bool:
+        """A redelivered press was answered the first time; a second answer is refused."""
+        async with self.core.sessions() as session:
+            return await session.get(ProcessedUpdate, event.update_key) is not None
 
     async def _answer(self, query: CallbackQuery) -> None:
         try:
