@@ -240,3 +240,29 @@ async def test_conversation_survives_kill_9(
     await submit(staff)
     assert tg.dropped_pending_updates == []
     assert tg.rejected == []
+
+
+async def test_files_over_20_mb_are_refused_by_size_without_downloading(
+    bot: BotProcess, tg: FakeTelegram, world: World
+) -> None:
+    staff = await bind_staff(tg, world)
+    await staff.send("/report", expect="Standards")
+    await staff.press("rp:area:cert", expect="☑")
+    await staff.press("rp:areas", expect="(2/6)")
+    await staff.send("Boilers", expect="(3/6)")
+    await staff.send("Certificate expired", expect="(4/6)")
+    seen = {m.message_id for m in staff.messages()}
+    tg.user_sends_document(
+        staff.user_id, b"%PDF-1.4 tiny", "scan.pdf", "application/pdf", file_size=25 * 1024 * 1024
+    )
+    refused = await tg.wait_for(lambda m: m.chat_id == staff.user_id and m.message_id not in seen)
+    assert "20" in (refused.text or "") and "MB" in (refused.text or "")
+    assert not any(call.method == "getFile" for call in tg.requests)
+    pdf = b"%PDF-1.4 " + b"x" * 2048
+    tg.user_sends_document(staff.user_id, pdf, "scan.pdf", "application/pdf")
+    await tg.wait_for(lambda m: m.chat_id == staff.user_id and "File received (1" in (m.text or ""))
+    assert [call.method for call in tg.requests].count("getFile") == 1
+    assert bot.query("SELECT file_name, size, mime_type FROM attachments") == [
+        ("scan.pdf", len(pdf), "application/pdf")
+    ]
+    assert tg.rejected == []

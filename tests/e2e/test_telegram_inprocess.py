@@ -1,0 +1,51 @@
+"""The Telegram channel in-process against the fake: what is hard to provoke from outside."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+from bot.telegram_channel import TelegramChannel
+from domain.clock import FixedClock
+from tests.conftest import make_core
+from tests.e2e.telegram_support import TOKEN, USERNAME
+from tests.fakes.fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+async def test_an_internal_error_is_logged_with_the_update_id_and_apologised_for(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A database without its tables: every turn fails inside the core.
+    core = make_core(
+        f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}", FixedClock(), tmp_path / "files"
+    )
+    async with FakeTelegram(token=TOKEN, username=USERNAME) as tg:
+        settings = Settings(
+            telegram_bot_token=tg.token,
+            telegram_api_base_url=tg.base_url,
+            telegram_file_base_url=tg.base_file_url,
+            _env_file=None,  # type: ignore[call-arg]
+        )
+        channel = TelegramChannel(settings, core)
+        await channel.start()
+        try:
+            with caplog.at_level(logging.ERROR):
+                english = tg.user_sends_text(1001, "/help", language_code="en-US")
+                apology = await tg.wait_for(lambda m: m.chat_id == 1001)
+                tg.user_sends_text(1002, "/help", language_code="zh-hans")
+                chinese = await tg.wait_for(lambda m: m.chat_id == 1002)
+        finally:
+            await channel.stop()
+            await core.sessions.kw["bind"].dispose()
+        assert (apology.text or "").startswith("Sorry, something went wrong")
+        assert "抱歉" in (chinese.text or "") or "出错" in (chinese.text or "")
+        assert "Traceback" not in (apology.text or "") + (chinese.text or "")
+        # Logged with the update id (by the dispatcher, or by the channel's error handler).
+        update_id = english["update_id"]
+        assert f"telegram:{update_id}" in caplog.text or f"update {update_id} failed" in caplog.text
+        assert tg.rejected == []
