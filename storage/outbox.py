@@ -22,6 +22,8 @@ FAILED = "failed"
 # Claimed, then the worker vanished: it may or may not have reached the platform.
 # Not re-sent (that could be a second copy); listed for an operator instead.
 UNCERTAIN = "uncertain"
+# Never sent because a newer message replaced it (yesterday's digest once today's exists).
+SUPERSEDED = "superseded"
 
 MAX_ATTEMPTS = 10
 
@@ -196,6 +198,20 @@ async def expire_stale_claims(session: AsyncSession, now: datetime) -> int:
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
         .values(status=UNCERTAIN, last_error="worker stopped while sending; not re-sent")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def supersede(session: AsyncSession, kind: str, created_before: datetime, reason: str) -> int:
+    """Drop still-pending messages of `kind` queued before an instant; count them."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.kind == kind,
+            OutboxMessage.status == PENDING,
+            OutboxMessage.created_at < created_before,
+        )
+        .values(status=SUPERSEDED, last_error=reason[:1000])
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -49,7 +49,7 @@ from storage.models import (
     ReportEvent,
     SweepRun,
 )
-from storage.outbox import Notification, enqueue_many
+from storage.outbox import Notification, enqueue_many, supersede
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,10 @@ async def sweep(core: Core, now: datetime | None = None) -> SweepReport:
     report.escalations += await _escalate_reports(core, today, now)
     await _follow_up_resolved(core, today, now, report)
     async with core.sessions() as session, session.begin():
+        # An earlier day's digest still waiting (its person unreachable until now) would
+        # arrive next to today's with stale content: today's replaces it.
+        day_start, _ = local_day_bounds(today, core.tz)
+        await supersede(session, "digest", day_start, f"replaced by the digest of {today}")
         report.digests = await _queue_digests(session, today, now)
         await _record_run(session, today, now)
     log.info("reminder sweep %s", report.summary())

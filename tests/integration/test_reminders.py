@@ -163,6 +163,18 @@ class TestWorkingDays:
         assert first.digests == 2 and second.digests == 0
         assert len(await outbox(core, "digest")) == 2
 
+    async def test_an_undelivered_digest_is_replaced_by_the_next_days(
+        self, core: Core, world: World
+    ) -> None:
+        ids = await bind_people(core, world)
+        await run_sweep(core, at(date(2026, 12, 1)))
+        await run_sweep(core, at(date(2026, 12, 2)))
+        mine = [m for m in await outbox(core, "digest") if m.person_id == ids["officer"]]
+        assert [(m.dedupe_key.split(":")[-1], m.status) for m in mine] == [
+            ("2026-12-01", "superseded"),
+            ("2026-12-02", "pending"),
+        ]
+
     async def test_two_instances_sweeping_at_once_queue_one_digest_each(
         self, core: Core, world: World
     ) -> None:
