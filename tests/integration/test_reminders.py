@@ -4,11 +4,14 @@ and 调休 included), day boundaries in Asia/Shanghai, escalations and follow-up
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
+from domain.calendar import is_covered
 from domain.clock import FixedClock
 from domain.reports import ReportAction, ReportStatus
 from domain.roles import Party, Role
@@ -358,3 +361,17 @@ async def test_supervisor_sees_other_supervisors_unaffected(core: Core, world: W
     assert sorted(m.person_id for m in await outbox(core, "escalation")) == sorted(
         [ids["lead"], second.id]
     )
+
+
+async def test_a_year_the_calendar_does_not_cover_is_warned_about(
+    core: Core, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Late December looks 3 days into a year chinese-calendar may not know yet."""
+    caplog.set_level(logging.WARNING, logger="domain.calendar")
+    await bind_people(core, world)
+    await run_sweep(core, at(date(2026, 12, 30)))
+    await run_sweep(core, at(date(2026, 12, 31)))
+    if is_covered(2027):
+        pytest.skip("the installed chinese-calendar already covers 2027")
+    (warning,) = [r for r in caplog.records if r.name == "domain.calendar"]
+    assert "2027" in warning.getMessage() and "chinese-calendar" in warning.getMessage()
