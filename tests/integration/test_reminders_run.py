@@ -13,12 +13,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.delivery import Delivery
 from bot.scheduler import Scheduler
 from domain.clock import FixedClock
 from handlers.core import Core
+from handlers.usecases.people import bind
 from handlers.usecases.reminders import swept_on
 from storage.models import OutboxMessage, SweepRun
 from tests.conftest import World
@@ -133,3 +135,55 @@ class TestScheduler:
         async with core.sessions() as session:
             days = sorted(await session.scalars(select(SweepRun.day)))
         assert days == [date(2026, 9, 30), date(2026, 10, 8), date(2026, 10, 9), date(2026, 10, 10)]
+
+
+async def test_remind_command_delivers_through_telegram(
+    core: Core, world: World, sqlite_url: str, tmp_path: Path
+) -> None:
+    """With TELEGRAM_BOT_TOKEN set, `qabot remind` sends the digests it queued, then exits."""
+    pytest.importorskip("bot.telegram_channel")
+    from tests.fakes.fake_telegram import FakeTelegram
+
+    async with FakeTelegram(token="123:REMIND") as tg:
+        now = core.clock.now()
+        async with core.sessions() as session, session.begin():
+            await bind(session, "telegram", "7001", "7001", world.officer[1], "王丽", now)
+            await bind(session, "telegram", "7002", "7002", world.enterprise[1], "联系人", now)
+        tg.add_user(7001)
+        tg.add_user(7002)
+        await core.sessions.kw["bind"].dispose()
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TELEGRAM_", "WECOM_", "QABOT_"))
+        }
+        env.update(
+            DATABASE_URL=sqlite_url,
+            QABOT_DATA_DIR=str(tmp_path / "data"),
+            TELEGRAM_BOT_TOKEN=tg.token,
+            TELEGRAM_API_BASE_URL=tg.base_url,
+            TELEGRAM_FILE_BASE_URL=tg.base_file_url,
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "remind",
+            "--now",
+            "2026-12-01T09:00:00+08:00",
+            "--json",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, err.decode()
+        result = json.loads(out.decode())
+        assert result["channels"] == ["telegram"] and result["digests"] == 2
+        assert result["delivery"]["sent"] == 2
+        officer = [m.text or "" for m in tg.sent_messages(7001)]
+        staff = [m.text or "" for m in tg.sent_messages(7002)]
+        assert len(officer) == 1 and "2026-12-01 待办提醒" in officer[0]
+        assert len(staff) == 1 and "建立追溯台账" in staff[0]
+        # Sending only: no polling, no webhook changes by a one-off command.
+        assert not {c.method for c in tg.requests} & {"getUpdates", "setWebhook", "deleteWebhook"}
