@@ -447,6 +447,13 @@ class TelegramChannel:
             self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
             log.info("telegram: polling as @%s", self.bot.username)
 
+    async def open_for_sending(self) -> None:
+        """Able to send (outbox, `qabot remind`) without receiving: no polling, no webhook."""
+        await self.application.initialize()
+
+    async def close_for_sending(self) -> None:
+        await self.application.shutdown()
+
     async def stop(self) -> None:
         self._running = False
         if self._poller is not None:
