@@ -1,6 +1,6 @@
 """The Telegram channel: updates in, neutral events to the core, replies out as HTML messages.
 
-The only module that imports python-telegram-bot. Guarantees (README "Telegram"):
+The only module that imports python-telegram-bot. Guarantees:
 - nothing dropped: polling confirms a batch of updates to Telegram (the next getUpdates offset)
   only after every update of it was handled; a webhook request is answered after its update was
   handled. A redelivered update id is dropped by the dispatcher (`update_key`).
@@ -185,6 +185,17 @@ class Pacer(BaseRateLimiter[None]):
                 await asyncio.sleep((1.0 - tokens) * self.chat_interval)
                 now, tokens = time.monotonic(), 1.0
             self._buckets[chat_id] = (tokens - 1.0, now)
+        if len(self._buckets) > 10_000:
+            self._forget_idle_chats(now)
+
+    def _forget_idle_chats(self, now: float) -> None:
+        """Drop chats whose bucket is full again: they would start from full anyway."""
+        refilled = self.chat_burst * self.chat_interval
+        for chat_id, (_, stamp) in list(self._buckets.items()):
+            lock = self._chat_locks.get(chat_id)
+            if now - stamp >= refilled and (lock is None or not lock.locked()):
+                self._buckets.pop(chat_id, None)
+                self._chat_locks.pop(chat_id, None)
 
     async def _wait_overall(self) -> None:
         async with self._overall_lock:
@@ -411,11 +422,16 @@ class TelegramChannel:
         )
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
-        self._chat_locks: dict[str, asyncio.Lock] = {}
+        # Per chat: its lock and how many updates hold or wait for it.
+        self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._poller: asyncio.Task[None] | None = None
         self._offset: int | None = None
         self._running = False
         self._handling = False
+        # Whether an update may be one handled before: always through a webhook (Telegram
+        # retries), only in the first batch when polling (the unconfirmed batch of our previous
+        # life). Saves a database round trip per button press otherwise.
+        self._may_repeat = True
 
     @property
     def bot(self) -> Any:
@@ -516,6 +532,7 @@ class TelegramChannel:
             finally:
                 self._handling = False
             self._offset = updates[-1].update_id + 1
+            self._may_repeat = False
 
     async def process_batch(self, updates: list[Update]) -> None:
         """Handle updates: each chat's in order, different chats at the same time."""
@@ -532,15 +549,19 @@ class TelegramChannel:
     async def process(self, update: Update) -> None:
         """Handle one update; errors go to the error handler, never out of here."""
         key = _chat_key(update)
-        lock = self._chat_locks.setdefault(key, asyncio.Lock())
+        lock, users = self._chat_locks.get(key, (asyncio.Lock(), 0))
+        self._chat_locks[key] = (lock, users + 1)
         try:
             async with lock:
                 await self.application.process_update(update)
         except Exception:
             log.exception("telegram: update %s could not be processed", update.update_id)
         finally:
-            if not lock.locked():
-                self._chat_locks.pop(key, None)
+            lock, users = self._chat_locks[key]
+            if users == 1:
+                del self._chat_locks[key]  # nobody else holds or waits for it
+            else:
+                self._chat_locks[key] = (lock, users - 1)
 
     async def _webhook(self, request: Request) -> Response:
         """POST /telegram/webhook: 403 without the secret, 400 for a malformed body."""
@@ -565,7 +586,7 @@ class TelegramChannel:
         event = event_for(update)
         if event is None:
             return
-        if query is not None and not await self._handled_before(event):
+        if query is not None and not (self._may_repeat and await self._handled_before(event)):
             # Answered first: the spinner on the person's button stops while the turn runs.
             await self._answer(query)
         replies = await handle(self.core, event)
