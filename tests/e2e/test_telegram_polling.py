@@ -148,6 +148,7 @@ async def test_full_report_the_officer_notified_a_replayed_button_refused_accept
     assert reference in (told.text or "")
     assert bot.query("SELECT status FROM reports") == [("accepted",)]
     assert tg.unanswered_callback_queries() == []
+    assert tg.rate_limited == 0  # paced under Telegram's limits, not pushed back by 429s
     assert tg.rejected == []
 
 
@@ -265,4 +266,19 @@ async def test_files_over_20_mb_are_refused_by_size_without_downloading(
     assert bot.query("SELECT file_name, size, mime_type FROM attachments") == [
         ("scan.pdf", len(pdf), "application/pdf")
     ]
+    assert tg.rejected == []
+
+
+async def test_the_supervisors_export_arrives_as_a_document(
+    bot: BotProcess, tg: FakeTelegram, world: World
+) -> None:
+    supervisor = Person(tg, 4001, language="en")
+    await supervisor.send(f"/start {world.city_supervisor[1]}", expect="/export")
+    await supervisor.send("/stats", expect="Commitments")
+    await supervisor.send("/export", expect="")
+    workbook = await tg.wait_for(lambda m: m.chat_id == 4001 and m.kind == "document")
+    document = workbook.media["document"]
+    assert document["file_name"].endswith(".xlsx")
+    content = tg._files[document["file_id"]].content or b""
+    assert content.startswith(b"PK")  # a zip container: the xlsx workbook
     assert tg.rejected == []
