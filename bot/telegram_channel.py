@@ -25,6 +25,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -53,7 +54,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery import DeliveryError
 from bot.settings import Settings
-from handlers.core import Core
+from handlers.core import MAX_FILE_BYTES, Core, file_allowed
 from handlers.dispatcher import handle
 from handlers.i18n import LANGUAGES, normalise_language, translate
 from handlers.messages import Button, IncomingEvent, IncomingFile, Reply
@@ -82,6 +83,10 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 MAX_TEXT = 4096  # UTF-16 code units of the text as shown (after HTML parsing)
 MAX_CALLBACK_DATA = 64
 POLL_TIMEOUT = 10
+# Turns run at the same time on a database with concurrent writers (PostgreSQL).
+MAX_CONCURRENT_TURNS = 16
+# While turns are in flight, how often to look for new updates if none finishes.
+BUSY_POLL_INTERVAL = 0.25
 # Commands in the menu (setMyCommands), in this order; descriptions from the catalogue.
 MENU_COMMANDS = (
     "report",
@@ -425,13 +430,19 @@ class TelegramChannel:
         # Per chat: its lock and how many updates hold or wait for it.
         self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._poller: asyncio.Task[None] | None = None
-        self._offset: int | None = None
         self._running = False
-        self._handling = False
-        # Whether an update may be one handled before: always through a webhook (Telegram
-        # retries), only in the first batch when polling (the unconfirmed batch of our previous
-        # life). Saves a database round trip per button press otherwise.
-        self._may_repeat = True
+        # Polling: the newest update id taken, the ones being handled, a signal when one ends.
+        self._newest: int | None = None
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._turn_done = asyncio.Event()
+        # Updates up to this id may have been handled before (the unconfirmed updates of our
+        # previous life); later polled ones cannot, which saves a database round trip per
+        # button press. Through a webhook any update may be a retry.
+        self._repeat_until: int | None = None
+        # SQLite has one writer at a time and every turn writes: turns beyond that only wait in
+        # SQLite's busy handler, which sleeps in steps of up to 100 ms and is not fair. Queued
+        # here instead (first come, first served), they run back to back.
+        self._turns = asyncio.Semaphore(1 if _is_sqlite(core) else MAX_CONCURRENT_TURNS)
 
     @property
     def bot(self) -> Any:
@@ -473,17 +484,17 @@ class TelegramChannel:
     async def stop(self) -> None:
         self._running = False
         if self._poller is not None:
-            if self._handling:
-                # Let the batch in hand finish, so its replies are sent before we go.
-                await asyncio.wait({self._poller}, timeout=10)
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
-            if self._offset is not None:
-                # Confirm the last handled batch so a restart does not fetch it again.
-                with contextlib.suppress(TelegramError):
-                    await self.bot.get_updates(offset=self._offset, timeout=0, limit=1)
+        if self._in_flight:
+            # Let the turns in hand finish, so their replies are sent before we go.
+            await asyncio.wait(list(self._in_flight.values()), timeout=10)
+        if self._newest is not None and not self._in_flight and not self.webhook_url:
+            # Confirm what was handled so a restart does not fetch it again (harmless if it did).
+            with contextlib.suppress(TelegramError):
+                await self.bot.get_updates(offset=self._newest + 1, timeout=0, limit=1)
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
@@ -503,13 +514,24 @@ class TelegramChannel:
 
     # ---- receiving
     async def _poll(self) -> None:
-        """Long polling; a batch is confirmed (next offset) only once it was handled."""
+        """Long polling that never confirms an update before it was handled.
+
+        The offset sent to Telegram (which confirms every update below it) is the oldest update
+        still being handled. While some are, Telegram answers at once with them again; those are
+        skipped and we poll again when one finishes, or after a moment for new arrivals. So a
+        slow turn (a large download) holds back no other chat, and a crash loses nothing.
+        """
         failures = 0
         while self._running:
+            busy = bool(self._in_flight)
+            if busy:
+                offset: int | None = min(self._in_flight)
+            else:
+                offset = None if self._newest is None else self._newest + 1
             try:
                 updates = await self.bot.get_updates(
-                    offset=self._offset,
-                    timeout=POLL_TIMEOUT,
+                    offset=offset,
+                    timeout=0 if busy else POLL_TIMEOUT,
                     allowed_updates=ALLOWED_UPDATES,
                 )
             except InvalidToken:
@@ -524,27 +546,25 @@ class TelegramChannel:
                 await asyncio.sleep(delay)
                 continue
             failures = 0
-            if not updates:
-                continue
-            self._handling = True
-            try:
-                await self.process_batch(list(updates))
-            finally:
-                self._handling = False
-            self._offset = updates[-1].update_id + 1
-            self._may_repeat = False
+            fresh = [u for u in updates if self._newest is None or u.update_id > self._newest]
+            if self._repeat_until is None:
+                # The first answer after start may hold updates of our previous life.
+                self._repeat_until = max((u.update_id for u in updates), default=-1)
+            for update in fresh:
+                self._newest = update.update_id
+                # Tasks start in this order and take their chat's lock first: each chat's
+                # updates are handled in Telegram's order, different chats concurrently.
+                task = asyncio.create_task(self.process(update))
+                self._in_flight[update.update_id] = task
+                task.add_done_callback(partial(self._finished, update.update_id))
+            if busy and not fresh:
+                self._turn_done.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._turn_done.wait(), BUSY_POLL_INTERVAL)
 
-    async def process_batch(self, updates: list[Update]) -> None:
-        """Handle updates: each chat's in order, different chats at the same time."""
-        by_chat: dict[str, list[Update]] = defaultdict(list)
-        for update in updates:
-            by_chat[_chat_key(update)].append(update)
-
-        async def run_chat(chat_updates: list[Update]) -> None:
-            for update in chat_updates:
-                await self.process(update)
-
-        await asyncio.gather(*(run_chat(chat_updates) for chat_updates in by_chat.values()))
+    def _finished(self, update_id: int, _: asyncio.Task[None]) -> None:
+        self._in_flight.pop(update_id, None)
+        self._turn_done.set()
 
     async def process(self, update: Update) -> None:
         """Handle one update; errors go to the error handler, never out of here."""
@@ -586,14 +606,24 @@ class TelegramChannel:
         event = event_for(update)
         if event is None:
             return
-        if query is not None and not (self._may_repeat and await self._handled_before(event)):
+        if query is not None and not (
+            self._may_repeat(update) and await self._handled_before(event)
+        ):
             # Answered first: the spinner on the person's button stops while the turn runs.
             await self._answer(query)
-        replies = await handle(self.core, event)
+        if event.file is not None:
+            event = dataclasses.replace(event, file=await _prefetched(event.file))
+        async with self._turns:
+            replies = await handle(self.core, event)
         pressed = query.message.message_id if query is not None and query.message else None
         await self._send_replies(int(event.chat_id), replies, pressed)
         if self.after_turn is not None:
             self.after_turn()
+
+    def _may_repeat(self, update: Update) -> bool:
+        if self.webhook_url or self._repeat_until is None:
+            return True
+        return update.update_id <= self._repeat_until
 
     async def _handled_before(self, event: IncomingEvent) -> bool:
         """A redelivered press was answered the first time; a second answer is refused."""
@@ -742,6 +772,32 @@ def _chat_key(update: Update) -> str:
         return str(chat.id)
     user = update.effective_user
     return f"user:{user.id}" if user is not None else f"update:{update.update_id}"
+
+
+async def _prefetched(incoming: IncomingFile) -> IncomingFile:
+    """The file downloaded now, before the turn, if the core can accept its size and type.
+
+    The turn holds a database transaction (on SQLite the one write lock); a download of up to
+    20 MB inside it would hold back every other chat. A file the core will refuse by size or
+    type is not downloaded at all; if the download fails, the turn tries again itself.
+    """
+    if not 0 < incoming.size <= MAX_FILE_BYTES or not file_allowed(incoming.mime_type):
+        return incoming
+    try:
+        content = await incoming.load()
+    except TelegramError as error:
+        log.warning("telegram: prefetching %s failed: %s", incoming.file_name, error)
+        return incoming
+
+    async def load() -> bytes:
+        return content
+
+    return dataclasses.replace(incoming, load=load)
+
+
+def _is_sqlite(core: Core) -> bool:
+    bind = core.sessions.kw.get("bind")
+    return bind is not None and bind.dialect.name == "sqlite"
 
 
 def _derived_secret(token: str) -> str:

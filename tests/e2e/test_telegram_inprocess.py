@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from domain.clock import FixedClock
-from tests.conftest import make_core
+from handlers.core import Core
+from tests.conftest import World, make_core
 from tests.e2e.telegram_support import TOKEN, USERNAME
 from tests.fakes.fake_telegram import FakeTelegram
 
@@ -48,4 +51,46 @@ async def test_an_internal_error_is_logged_with_the_update_id_and_apologised_for
         # Logged with the update id (by the dispatcher, or by the channel's error handler).
         update_id = english["update_id"]
         assert f"telegram:{update_id}" in caplog.text or f"update {update_id} failed" in caplog.text
+        assert tg.rejected == []
+
+
+async def test_a_slow_download_holds_back_no_other_chat_and_stays_unconfirmed(
+    core: Core, world: World
+) -> None:
+    release = asyncio.Event()
+    tg = FakeTelegram(token=TOKEN, username=USERNAME)
+    serve_file = tg._handle_file
+
+    async def slow_file(request: web.Request) -> web.StreamResponse:
+        await release.wait()  # a large photo on a slow link
+        return await serve_file(request)
+
+    tg._handle_file = slow_file  # type: ignore[method-assign]
+    async with tg:
+        settings = Settings(
+            telegram_bot_token=tg.token,
+            telegram_api_base_url=tg.base_url,
+            telegram_file_base_url=tg.base_file_url,
+            _env_file=None,  # type: ignore[call-arg]
+        )
+        channel = TelegramChannel(settings, core)
+        await channel.start()
+        try:
+            photo = tg.user_sends_photo(1001, b"\xff\xd8" + b"x" * 1000, language_code="en")
+            tg.user_sends_text(1002, "/help", language_code="en")
+            await tg.wait_for(lambda m: m.chat_id == 1002, timeout=3)
+            tg.user_sends_text(1002, "/start", language_code="en")
+            await tg.wait_for(lambda m: m.chat_id == 1002 and "/start" in (m.text or ""))
+            # Meanwhile Telegram was never told the photo's update was taken care of.
+            offsets = [
+                int(call.params.get("offset") or 0)
+                for call in tg.requests
+                if call.method == "getUpdates"
+            ]
+            assert max(offsets) <= photo["update_id"]
+            assert tg.sent_messages(1001) == []
+            release.set()
+            await tg.wait_for(lambda m: m.chat_id == 1001)  # answered once downloaded
+        finally:
+            await channel.stop()
         assert tg.rejected == []
