@@ -87,6 +87,7 @@ POLL_TIMEOUT = 10
 MAX_CONCURRENT_TURNS = 16
 # While turns are in flight, how often to look for new updates if none finishes.
 BUSY_POLL_INTERVAL = 0.25
+BUSY_POLL_GAP = 0.05
 # Commands in the menu (setMyCommands), in this order; descriptions from the catalogue.
 MENU_COMMANDS = (
     "report",
@@ -528,6 +529,7 @@ class TelegramChannel:
                 offset: int | None = min(self._in_flight)
             else:
                 offset = None if self._newest is None else self._newest + 1
+            polled_at = time.monotonic()
             try:
                 updates = await self.bot.get_updates(
                     offset=offset,
@@ -561,6 +563,9 @@ class TelegramChannel:
                 self._turn_done.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._turn_done.wait(), BUSY_POLL_INTERVAL)
+                # Each such poll fetches (and python-telegram-bot parses) every update in hand
+                # again: not more often than this, however fast turns finish.
+                await asyncio.sleep(max(0.0, polled_at + BUSY_POLL_GAP - time.monotonic()))
 
     def _finished(self, update_id: int, _: asyncio.Task[None]) -> None:
         self._in_flight.pop(update_id, None)
