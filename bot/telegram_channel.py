@@ -563,9 +563,11 @@ class TelegramChannel:
                 self._turn_done.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._turn_done.wait(), BUSY_POLL_INTERVAL)
-                # Each such poll fetches (and python-telegram-bot parses) every update in hand
-                # again: not more often than this, however fast turns finish.
-                await asyncio.sleep(max(0.0, polled_at + BUSY_POLL_GAP - time.monotonic()))
+                if self._in_flight:
+                    # A poll now fetches (and python-telegram-bot parses) every update in hand
+                    # again: not more often than this, however fast turns finish. When none is
+                    # left, the long poll starts at once.
+                    await asyncio.sleep(max(0.0, polled_at + BUSY_POLL_GAP - time.monotonic()))
 
     def _finished(self, update_id: int, _: asyncio.Task[None]) -> None:
         self._in_flight.pop(update_id, None)
