@@ -33,6 +33,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -58,6 +59,8 @@ from handlers.core import MAX_FILE_BYTES, Core, file_allowed
 from handlers.dispatcher import handle
 from handlers.i18n import LANGUAGES, normalise_language, translate
 from handlers.messages import Button, IncomingEvent, IncomingFile, Reply
+from handlers.onboarding import HELP_COMMANDS
+from handlers.usecases.people import person_for_identity
 from storage.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
@@ -501,7 +504,8 @@ class TelegramChannel:
         await self.application.shutdown()
 
     async def _set_commands(self) -> None:
-        """The command menu in Chinese (default for every language) and English."""
+        """The command menu in Chinese (default for every language) and English; a bound chat
+        gets its own, for its person's role (`_set_chat_menu`)."""
         for language in LANGUAGES:
             commands = [
                 BotCommand(command, translate(language, f"command.{command}")[:256])
@@ -512,6 +516,22 @@ class TelegramChannel:
                 await self.bot.set_my_commands(commands, language_code=code)
             except TelegramError as error:
                 log.warning("telegram: setMyCommands(%s) failed: %s", language, error)
+
+    async def _set_chat_menu(self, event: IncomingEvent) -> None:
+        """After binding or a language change: this chat's menu lists its person's commands."""
+        async with self.core.sessions() as session:
+            person = await person_for_identity(session, CHANNEL, event.user_id)
+        if person is None:
+            return
+        language = person.language or self.core.default_language
+        commands = [
+            BotCommand(command, translate(language, f"command.{command}")[:256])
+            for command in HELP_COMMANDS[person.role]
+        ]
+        try:
+            await self.bot.set_my_commands(commands, scope=BotCommandScopeChat(int(event.chat_id)))
+        except TelegramError as error:
+            log.warning("telegram: menu for chat %s not set: %s", event.chat_id, error)
 
     # ---- receiving
     async def _poll(self) -> None:
@@ -624,6 +644,10 @@ class TelegramChannel:
             replies = await handle(self.core, event)
         pressed = query.message.message_id if query is not None and query.message else None
         await self._send_replies(int(event.chat_id), replies, pressed)
+        if (event.command == "start" and event.text) or (event.payload or "").startswith(
+            "lang:set:"
+        ):
+            await self._set_chat_menu(event)
         if self.after_turn is not None:
             self.after_turn()
 

@@ -6,7 +6,7 @@ Every test ends with the fake's verdict: not one request of the bot was rejected
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -55,6 +55,14 @@ def world(world_db: tuple[str, World]) -> World:
     return world_db[1]
 
 
+async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    for _ in range(int(within / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
 async def bind_staff(tg: FakeTelegram, world: World, user_id: int = 1001) -> Person:
     staff = Person(tg, user_id, language="en", first_name="Zhang")
     # The deep link t.me/<bot>?start=CODE arrives as "/start CODE".
@@ -99,6 +107,10 @@ async def test_deep_link_binding_and_help(bot: BotProcess, tg: FakeTelegram, wor
         c["command"] for c in tg.commands[("default", "")]
     }
     assert tg.commands[("default", "en")][0]["description"] == "report a quality problem"
+    # Once bound, the chat's own menu: the staff's commands, in their language.
+    await until(lambda: ("chat:1001:", "") in tg.commands)
+    staff_menu = {c["command"]: c["description"] for c in tg.commands[("chat:1001:", "")]}
+    assert staff_menu["report"] == "report a quality problem" and "inbox" not in staff_menu
     assert tg.rejected == []
 
 
@@ -125,6 +137,9 @@ async def test_full_report_the_officer_notified_a_replayed_button_refused_accept
     assert text.startswith(f"新的问题报告 {reference}") and notice.entities[0]["type"] == "bold"
     accept = next(d for d in notice.callback_data if d.startswith("rep:acc:"))
     assert [m for m in officer.messages() if reference in (m.text or "")] == [notice]
+    await until(lambda: ("chat:2001:", "") in tg.commands)
+    officer_menu = {c["command"] for c in tg.commands[("chat:2001:", "")]}
+    assert "inbox" in officer_menu and "report" not in officer_menu
 
     # The photo went through getFile, was downloaded and stored with the report.
     assert [c.method for c in tg.requests].count("getFile") == 1
