@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,10 @@ async def queue_notifications(core: Core, world: World, reports: int) -> list[st
     return references
 
 
+def addressed(chat: int, reference: str, m: StoredMessage) -> bool:
+    return m.chat_id == chat and reference in (m.text or "")
+
+
 def with_reference(messages: list[StoredMessage], reference: str) -> list[StoredMessage]:
     return [m for m in messages if reference in (m.text or "")]
 
@@ -68,10 +73,7 @@ async def test_429s_and_502s_during_delivery_still_deliver_each_notification_onc
     try:
         for reference in references:
             for chat in (STAFF, OFFICER):
-                await tg.wait_for(
-                    lambda m, r=reference, c=chat: m.chat_id == c and r in (m.text or ""),
-                    timeout=30,
-                )
+                await tg.wait_for(partial(addressed, chat, reference), timeout=30)
         await asyncio.sleep(2)  # time for a duplicate to show up, if one were sent
     finally:
         await bot.stop()
