@@ -1,8 +1,8 @@
 """The Telegram channel: updates in, neutral events to the core, replies out as HTML messages.
 
 The only module that imports python-telegram-bot. Guarantees:
-- nothing dropped: polling confirms a batch of updates to Telegram (the next getUpdates offset)
-  only after every update of it was handled; a webhook request is answered after its update was
+- nothing dropped: polling confirms an update to Telegram (the getUpdates offset passes it) only
+  once it and every older one were handled; a webhook request is answered after its update was
   handled. A redelivered update id is dropped by the dispatcher (`update_key`).
 - one turn at a time per chat, in the order Telegram sent the updates; chats run concurrently.
 - every send is paced under Telegram's limits (30 messages/s overall, ~1/s per chat).
