@@ -729,11 +729,13 @@ class TelegramChannel:
     async def _send(self, chat_id: int, reply: Reply, retries: int = 0) -> None:
         """Send every part of a reply. The first part's failure is raised (nothing was sent);
         later parts are retried here so a retry of the whole reply cannot duplicate the first."""
-        for index, part in enumerate(render(reply)):
-            await self._send_part(chat_id, part, retries if index == 0 else max(retries, 3))
+        has_text = bool(reply.text.strip() or reply.title or reply.buttons or reply.checklist)
+        if has_text or reply.file is None:
+            for index, part in enumerate(render(reply)):
+                await self._send_part(chat_id, part, retries if index == 0 else max(retries, 3))
         if reply.file is not None:
             await self._call_with_retries(
-                lambda: self._send_file(chat_id, reply), max(retries, 3) if reply.text else retries
+                lambda: self._send_file(chat_id, reply), max(retries, 3) if has_text else retries
             )
 
     async def _send_part(self, chat_id: int, part: Part, retries: int) -> None:
@@ -788,9 +790,13 @@ class TelegramChannel:
             ) from error
         except Forbidden as error:
             raise DeliveryError(f"forbidden: {error}", permanent=True) from error
-        except (BadRequest, InvalidToken) as error:
+        except BadRequest as error:
             log.error("telegram: outbox message to %s refused (our bug): %s", chat_id, error)
             raise DeliveryError(f"bad request: {error}", permanent=True) from error
+        except InvalidToken as error:
+            # Our configuration, not the message: kept for when the token is fixed.
+            log.error("telegram: the bot token was refused: %s", error)
+            raise DeliveryError(f"token refused: {error}") from error
         except NetworkError as error:  # timeouts, 5xx, connection errors
             raise DeliveryError(f"network: {error}") from error
         except TelegramError as error:
