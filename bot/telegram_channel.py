@@ -55,7 +55,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery import DeliveryError
 from bot.settings import Settings
-from handlers.core import MAX_FILE_BYTES, Core, file_allowed
+from handlers.core import Core
 from handlers.dispatcher import handle
 from handlers.i18n import LANGUAGES, normalise_language, translate
 from handlers.messages import Button, IncomingEvent, IncomingFile, Reply
@@ -87,7 +87,6 @@ MAX_TEXT = 4096  # UTF-16 code units of the text as shown (after HTML parsing)
 MAX_CALLBACK_DATA = 64
 POLL_TIMEOUT = 10
 # Turns run at the same time on a database with concurrent writers (PostgreSQL).
-MAX_CONCURRENT_TURNS = 16
 # While turns are in flight, how often to look for new updates if none finishes.
 BUSY_POLL_INTERVAL = 0.25
 BUSY_POLL_GAP = 0.05
@@ -443,10 +442,6 @@ class TelegramChannel:
         # previous life); later polled ones cannot, which saves a database round trip per
         # button press. Through a webhook any update may be a retry.
         self._repeat_until: int | None = None
-        # SQLite has one writer at a time and every turn writes: turns beyond that only wait in
-        # SQLite's busy handler, which sleeps in steps of up to 100 ms and is not fair. Queued
-        # here instead (first come, first served), they run back to back.
-        self._turns = asyncio.Semaphore(1 if _is_sqlite(core) else MAX_CONCURRENT_TURNS)
 
     @property
     def bot(self) -> Any:
@@ -638,10 +633,7 @@ class TelegramChannel:
         ):
             # Answered first: the spinner on the person's button stops while the turn runs.
             await self._answer(query)
-        if event.file is not None:
-            event = dataclasses.replace(event, file=await _prefetched(event.file))
-        async with self._turns:
-            replies = await handle(self.core, event)
+        replies = await handle(self.core, event)
         pressed = query.message.message_id if query is not None and query.message else None
         await self._send_replies(int(event.chat_id), replies, pressed)
         if (event.command == "start" and event.text) or (event.payload or "").startswith(
@@ -809,32 +801,6 @@ def _chat_key(update: Update) -> str:
         return str(chat.id)
     user = update.effective_user
     return f"user:{user.id}" if user is not None else f"update:{update.update_id}"
-
-
-async def _prefetched(incoming: IncomingFile) -> IncomingFile:
-    """The file downloaded now, before the turn, if the core can accept its size and type.
-
-    The turn holds a database transaction (on SQLite the one write lock); a download of up to
-    20 MB inside it would hold back every other chat. A file the core will refuse by size or
-    type is not downloaded at all; if the download fails, the turn tries again itself.
-    """
-    if not 0 < incoming.size <= MAX_FILE_BYTES or not file_allowed(incoming.mime_type):
-        return incoming
-    try:
-        content = await incoming.load()
-    except TelegramError as error:
-        log.warning("telegram: prefetching %s failed: %s", incoming.file_name, error)
-        return incoming
-
-    async def load() -> bytes:
-        return content
-
-    return dataclasses.replace(incoming, load=load)
-
-
-def _is_sqlite(core: Core) -> bool:
-    bind = core.sessions.kw.get("bind")
-    return bind is not None and bind.dialect.name == "sqlite"
 
 
 def _derived_secret(token: str) -> str:

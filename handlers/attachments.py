@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+
 from domain.errors import DomainError
 from handlers.core import MAX_FILE_BYTES, file_allowed
+from handlers.messages import IncomingFile
 from handlers.turn import Turn
 from storage.models import Attachment
+
+log = logging.getLogger(__name__)
+
+
+async def prefetched(incoming: IncomingFile) -> IncomingFile:
+    """The file downloaded now, before the turn, if the core can accept its size and type.
+
+    A turn holds a database transaction (on SQLite the one write lock): a download of up to
+    20 MB inside it would hold back every other chat. A file that will be refused by size or
+    type is not downloaded at all; if the download fails, the turn tries again itself.
+    """
+    if not 0 < incoming.size <= MAX_FILE_BYTES or not file_allowed(incoming.mime_type):
+        return incoming
+    try:
+        content = await incoming.load()
+    except Exception as error:
+        log.warning("prefetching %s failed: %s", incoming.file_name, error)
+        return incoming
+
+    async def load() -> bytes:
+        return content
+
+    return dataclasses.replace(incoming, load=load)
 
 
 async def receive_file(turn: Turn) -> Attachment:

@@ -6,6 +6,7 @@ prefix to its module, and that module's BUTTONS maps the step to the function.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from types import ModuleType
@@ -17,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from domain.errors import DomainError
 from domain.roles import BUREAU_ROLES, SUPERVISING_ROLES, Role
 from handlers import commitments, onboarding, report_problem, reports, statistics
+from handlers.attachments import prefetched
 from handlers.core import Core
 from handlers.i18n import normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
@@ -57,13 +59,16 @@ async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
     """Handle one event and return the replies for the same chat."""
     async with core.chat_lock(event.channel, event.chat_id):
         try:
-            for _attempt in range(3):
-                try:
-                    return await _run_turn(core, event)
-                except (StaleDataError, IntegrityError) as error:
-                    # Another instance changed the same row first: re-run on fresh data.
-                    log.info("retrying turn %s after conflict: %s", event.update_key, error)
-            return await _refuse(core, event, DomainError("error.busy"))
+            if event.file is not None:
+                event = dataclasses.replace(event, file=await prefetched(event.file))
+            async with core.turn_slots():
+                for _attempt in range(3):
+                    try:
+                        return await _run_turn(core, event)
+                    except (StaleDataError, IntegrityError) as error:
+                        # Another instance changed the same row first: re-run on fresh data.
+                        log.info("retrying turn %s after conflict: %s", event.update_key, error)
+                return await _refuse(core, event, DomainError("error.busy"))
         except Exception:
             # Nothing of the turn was committed; the person is told to try again.
             log.exception("turn failed: update %s on %s", event.update_key, event.channel)
