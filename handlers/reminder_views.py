@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from domain.reminders import MAX_DIGEST_ENTRIES, CommitmentItem, Digest
 from domain.reports import ReportAction
 from domain.roles import Party
 from handlers.i18n import translate as t
 from handlers.messages import Button, Reply
-from handlers.views import action_button, status_text
+from handlers.views import action_button, local_time, status_text
 from storage.models import Commitment, Enterprise, Report
 
 _LABEL_TEXT = 16
@@ -166,7 +166,12 @@ def commitment_escalated_notice(
 
 
 def report_escalation(
-    lang: str, report: Report, enterprise: Enterprise, officer_name: str, working_days: int
+    lang: str,
+    report: Report,
+    enterprise: Enterprise,
+    officer_name: str,
+    working_days: int,
+    tz: tzinfo,
 ) -> Reply:
     """To the supervisors: a report not accepted within the first-response time."""
     return Reply(
@@ -176,7 +181,7 @@ def report_escalation(
             "escalation.report.body",
             enterprise=enterprise.name,
             product=report.product,
-            submitted=report.submitted_at.strftime("%Y-%m-%d %H:%M") + " UTC",
+            submitted=local_time(report.submitted_at, tz),
             days=working_days,
             officer=officer_name,
         ),

@@ -54,7 +54,7 @@ async def view(turn: Turn, argument: str) -> None:
     """Shows one report with its timeline and the buttons this person may press."""
     report, enterprise = await usecases.load_report(turn.session, turn.actor, _report_id(argument))
     events = await usecases.timeline(turn.session, report.id)
-    turn.reply(views.report_detail(turn.lang, report, enterprise, events, turn.actor))
+    turn.reply(views.report_detail(turn.lang, report, enterprise, events, turn.actor, turn.core.tz))
 
 
 async def accept(turn: Turn, argument: str) -> None:

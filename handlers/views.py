@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, tzinfo
 
 from domain.commitments import CommitmentAction, CommitmentStatus, overdue_days
 from domain.reports import ReportAction, ReportStatus, allowed_actions
@@ -116,8 +116,18 @@ def report_line(lang: str, report: Report, enterprise: Enterprise | None = None)
     return f"{report.reference} · {who}{status_text(lang, report.status)} · {report.product[:40]}"
 
 
+def local_time(instant: datetime, tz: tzinfo) -> str:
+    """An instant as people read it: local time, no zone (it is the bureau's zone)."""
+    return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
 def report_detail(
-    lang: str, report: Report, enterprise: Enterprise, events: list[ReportEvent], actor: Actor
+    lang: str,
+    report: Report,
+    enterprise: Enterprise,
+    events: list[ReportEvent],
+    actor: Actor,
+    tz: tzinfo,
 ) -> Reply:
     lines = [
         t(lang, "report.detail.enterprise", enterprise=enterprise.name),
@@ -137,8 +147,7 @@ def report_detail(
         lines.append(t(lang, "report.detail.rating", stars="★" * report.rating))
     lines.append(t(lang, "report.detail.timeline"))
     lines.extend(
-        f"· {event.at.strftime('%Y-%m-%d %H:%M')} UTC {t(lang, f'event.{event.kind}')}"
-        for event in events
+        f"· {local_time(event.at, tz)} {t(lang, f'event.{event.kind}')}" for event in events
     )
     actions = [a for a in allowed_actions(actor, report.status) if a in ACTION_PAYLOADS]
     rows = [

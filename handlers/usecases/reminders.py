@@ -265,7 +265,7 @@ async def _escalate_report(
             "escalation",
             key,
             lambda lang: reminder_views.report_escalation(
-                lang, report, enterprise, officer_name, days
+                lang, report, enterprise, officer_name, days, core.tz
             ),
             now,
             urgent=True,

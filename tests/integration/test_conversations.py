@@ -283,6 +283,8 @@ class TestLifecycleAndPermissions:
         assert "不可用" in (await staff.press(f"rep:rate:{report_id}:5"))[0].text
         view = await staff.press(f"rep:view:{report_id}")
         timeline = view[0].text
+        # The fixed clock stands at 02:00 UTC, which is 10:00 in Asia/Shanghai.
+        assert "· 2026-11-30 10:00 企业提交报告" in timeline
         for step in (
             "企业提交报告",
             "责任人受理",
