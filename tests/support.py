@@ -25,7 +25,14 @@ class Chat:
 
     async def send(self, text: str) -> list[Reply]:
         return await self._event(
-            IncomingEvent.from_text(self.channel, self.user, self.user, text, **self._extra())
+            IncomingEvent.from_text(
+                self.channel,
+                self.user,
+                self.user,
+                text,
+                language_hint=self.language,
+                update_key=self._next_key(),
+            )
         )
 
     async def press(self, label_or_payload: str) -> list[Reply]:
@@ -33,7 +40,14 @@ class Chat:
         button = self.find_button(label_or_payload)
         payload = button.payload if button else label_or_payload
         return await self._event(
-            IncomingEvent(self.channel, self.user, self.user, payload=payload, **self._extra())
+            IncomingEvent(
+                self.channel,
+                self.user,
+                self.user,
+                payload=payload,
+                language_hint=self.language,
+                update_key=self._next_key(),
+            )
         )
 
     async def send_file(
@@ -48,7 +62,14 @@ class Chat:
 
         incoming = IncomingFile(name, mime, len(content) if size is None else size, load)
         return await self._event(
-            IncomingEvent(self.channel, self.user, self.user, file=incoming, **self._extra())
+            IncomingEvent(
+                self.channel,
+                self.user,
+                self.user,
+                file=incoming,
+                language_hint=self.language,
+                update_key=self._next_key(),
+            )
         )
 
     async def _event(self, event: IncomingEvent) -> list[Reply]:
@@ -66,8 +87,8 @@ class Chat:
         self.replies.extend(replies)
         return replies
 
-    def _extra(self) -> dict[str, str | None]:
-        return {"language_hint": self.language, "update_key": f"{self.channel}:{next(_updates)}"}
+    def _next_key(self) -> str:
+        return f"{self.channel}:{next(_updates)}"
 
     @property
     def last(self) -> Reply:

@@ -14,7 +14,8 @@ from domain.reports import (
 )
 from domain.roles import Actor, Role
 
-S, A = ReportStatus, ReportAction
+S = ReportStatus
+A = ReportAction
 OFFICER = Actor(person_id=1, role=Role.OFFICER, bureau_id=1)
 STAFF = Actor(person_id=2, role=Role.STAFF, enterprise_id=1)
 
@@ -44,11 +45,13 @@ ALLOWED = {
 
 
 @pytest.mark.parametrize(("status", "action", "actor"), list(ALLOWED), ids=str)
-def test_allowed_transition(status: S, action: A, actor: Actor | None) -> None:
+def test_allowed_transition(
+    status: ReportStatus, action: ReportAction, actor: Actor | None
+) -> None:
     assert check_transition(actor, status, action) is ALLOWED[(status, action, actor)]
 
 
-def _refused_cases() -> list[tuple[S, A, Actor | None]]:
+def _refused_cases() -> list[tuple[ReportStatus, ReportAction, Actor | None]]:
     cases = []
     for status in S:
         for action in A:
@@ -59,7 +62,9 @@ def _refused_cases() -> list[tuple[S, A, Actor | None]]:
 
 
 @pytest.mark.parametrize(("status", "action", "actor"), _refused_cases(), ids=str)
-def test_everything_else_is_refused(status: S, action: A, actor: Actor | None) -> None:
+def test_everything_else_is_refused(
+    status: ReportStatus, action: ReportAction, actor: Actor | None
+) -> None:
     with pytest.raises((InvalidTransition, NotAllowed)):
         check_transition(actor, status, action)
 
