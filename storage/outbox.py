@@ -39,27 +39,7 @@ class Notification:
 
 async def enqueue(session: AsyncSession, note: Notification, now: datetime) -> bool:
     """Queue a notification unless one with the same dedupe key exists; True if queued."""
-    values = dict(
-        person_id=note.person_id,
-        kind=note.kind,
-        dedupe_key=note.dedupe_key,
-        message=note.message,
-        urgent=note.urgent,
-        status=PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(OutboxMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxMessage.id)
-    )
-    result = await session.execute(statement)
-    return result.scalar_one_or_none() is not None
+    return await enqueue_many(session, [note], now) == 1
 
 
 async def enqueue_many(

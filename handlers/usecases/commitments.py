@@ -12,8 +12,7 @@ from domain.errors import DomainError, NotFound
 from domain.roles import Actor, Party, require_access
 from handlers import views
 from handlers.usecases.notify import audit, notify, staff_of
-from handlers.usecases.reports import scope_of
-from handlers.usecases.scope import enterprises_covered
+from handlers.usecases.scope import enterprises_covered, load_in_scope, scope_of
 from storage.models import Agreement, Attachment, Commitment, Enterprise, Person
 
 MAX_COMMITMENT_TEXT = 1000
@@ -104,14 +103,7 @@ async def enterprises_in_scope(session: AsyncSession, actor: Actor) -> list[Ente
 async def load_commitment(
     session: AsyncSession, actor: Actor, commitment_id: int
 ) -> tuple[Commitment, Enterprise]:
-    commitment = await session.get(Commitment, commitment_id)
-    if commitment is None:
-        raise NotFound()
-    enterprise = await session.get(Enterprise, commitment.enterprise_id)
-    if enterprise is None:
-        raise NotFound()
-    require_access(actor, scope_of(enterprise))
-    return commitment, enterprise
+    return await load_in_scope(session, actor, Commitment, commitment_id)
 
 
 async def check_may(

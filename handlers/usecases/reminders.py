@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +54,7 @@ from storage.models import (
 from storage.outbox import Notification, enqueue_many, supersede
 
 log = logging.getLogger(__name__)
+Outcome = TypeVar("Outcome")
 
 
 @dataclass
@@ -127,27 +130,43 @@ async def _officer_name(session: AsyncSession, enterprise: Enterprise) -> tuple[
 # --- escalations -----------------------------------------------------------------------
 
 
-async def _escalate_commitments(core: Core, today: date, now: datetime) -> int:
-    """Tell the scope's supervisors (urgent) and the officer, once per commitment."""
+async def _each_in_own_transaction(
+    core: Core,
+    candidates: Select[int],
+    work: Callable[[AsyncSession, int], Awaitable[Outcome]],
+    what: str,
+) -> list[Outcome]:
+    """Run `work` for each candidate id in a transaction of its own, so a concurrent change
+    (another instance got there first) costs only that one; its messages carry the same
+    dedupe keys, so nothing is sent twice."""
     async with core.sessions() as session:
-        candidates = list(
-            await session.scalars(
-                select(Commitment.id).where(
-                    Commitment.status == CommitmentStatus.OPEN,
-                    Commitment.due_on < escalation_candidates_due_before(today),
-                    Commitment.escalated_at.is_(None),
-                )
-            )
-        )
-    escalated = 0
-    for commitment_id in candidates:
+        ids = list(await session.scalars(candidates))
+    outcomes = []
+    for row_id in ids:
         try:
             async with core.sessions() as session, session.begin():
-                escalated += await _escalate_commitment(core, session, commitment_id, today, now)
+                outcomes.append(await work(session, row_id))
         except StaleDataError:
-            # Another instance escalated it in the meantime; its messages carry the same keys.
-            log.info("commitment %s changed during escalation; skipped", commitment_id)
-    return escalated
+            log.info("%s %s changed during the sweep; skipped", what, row_id)
+    return outcomes
+
+
+async def _escalate_commitments(core: Core, today: date, now: datetime) -> int:
+    """Tell the scope's supervisors (urgent) and the officer, once per commitment."""
+    candidates = select(Commitment.id).where(
+        Commitment.status == CommitmentStatus.OPEN,
+        Commitment.due_on < escalation_candidates_due_before(today),
+        Commitment.escalated_at.is_(None),
+    )
+    escalated = await _each_in_own_transaction(
+        core,
+        candidates,
+        lambda session, commitment_id: _escalate_commitment(
+            core, session, commitment_id, today, now
+        ),
+        "commitment",
+    )
+    return sum(escalated)
 
 
 async def _escalate_commitment(
@@ -209,24 +228,18 @@ async def _escalate_reports(core: Core, today: date, now: datetime) -> int:
     first_response = core.first_response_working_days
     # More than N working days since submission implies more than N calendar days.
     submitted_before, _ = local_day_bounds(today - timedelta(days=first_response), core.tz)
-    async with core.sessions() as session:
-        candidates = list(
-            await session.scalars(
-                select(Report.id).where(
-                    Report.status == ReportStatus.SUBMITTED,
-                    Report.submitted_at < submitted_before,
-                    Report.response_escalated_at.is_(None),
-                )
-            )
-        )
-    escalated = 0
-    for report_id in candidates:
-        try:
-            async with core.sessions() as session, session.begin():
-                escalated += await _escalate_report(core, session, report_id, today, now)
-        except StaleDataError:
-            log.info("report %s changed during escalation; skipped", report_id)
-    return escalated
+    candidates = select(Report.id).where(
+        Report.status == ReportStatus.SUBMITTED,
+        Report.submitted_at < submitted_before,
+        Report.response_escalated_at.is_(None),
+    )
+    escalated = await _each_in_own_transaction(
+        core,
+        candidates,
+        lambda session, report_id: _escalate_report(core, session, report_id, today, now),
+        "report",
+    )
+    return sum(escalated)
 
 
 async def _escalate_report(
@@ -295,25 +308,17 @@ async def _follow_up_resolved(core: Core, today: date, now: datetime, report: Sw
     _, resolved_before = local_day_bounds(
         today - timedelta(days=FOLLOW_UP_NUDGE_WORKING_DAYS), core.tz
     )
-    async with core.sessions() as session:
-        candidates = list(
-            await session.scalars(
-                select(Report.id).where(
-                    Report.status == ReportStatus.RESOLVED, Report.resolved_at < resolved_before
-                )
-            )
-        )
-    for report_id in candidates:
-        try:
-            async with core.sessions() as session, session.begin():
-                outcome = await _follow_up_one(core, session, report_id, today, now)
-        except StaleDataError:
-            log.info("report %s changed during follow-up; skipped", report_id)
-            continue
-        if outcome is FollowUp.NUDGE:
-            report.nudges += 1
-        elif outcome is FollowUp.CLOSE_UNCONFIRMED:
-            report.closed_unconfirmed += 1
+    candidates = select(Report.id).where(
+        Report.status == ReportStatus.RESOLVED, Report.resolved_at < resolved_before
+    )
+    outcomes = await _each_in_own_transaction(
+        core,
+        candidates,
+        lambda session, report_id: _follow_up_one(core, session, report_id, today, now),
+        "report",
+    )
+    report.nudges += outcomes.count(FollowUp.NUDGE)
+    report.closed_unconfirmed += outcomes.count(FollowUp.CLOSE_UNCONFIRMED)
 
 
 async def _follow_up_one(

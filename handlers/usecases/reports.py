@@ -22,10 +22,10 @@ from domain.reports import (
     Urgency,
     check_transition,
 )
-from domain.roles import Actor, EnterpriseScope, Party, Role, require_access, require_role
+from domain.roles import Actor, Party, Role, require_role
 from handlers import views
 from handlers.usecases.notify import audit, notify, staff_of, supervisors_for
-from handlers.usecases.scope import enterprises_covered
+from handlers.usecases.scope import enterprises_covered, load_in_scope
 from storage.models import Attachment, Enterprise, Person, Report, ReportCounter, ReportEvent
 
 
@@ -38,10 +38,6 @@ class ReportDraft:
     description: str = ""
     attachment_ids: list[int] = field(default_factory=list)
     urgency: str = Urgency.NORMAL.value
-
-
-def scope_of(enterprise: Enterprise) -> EnterpriseScope:
-    return EnterpriseScope(enterprise.id, enterprise.officer_id, enterprise.bureau_id)
 
 
 async def next_reference(session: AsyncSession, year: int) -> tuple[int, str]:
@@ -133,14 +129,7 @@ async def load_report(
     session: AsyncSession, actor: Actor, report_id: int
 ) -> tuple[Report, Enterprise]:
     """Load a report the actor may see; out of scope reads as not found."""
-    report = await session.get(Report, report_id)
-    if report is None:
-        raise NotFound()
-    enterprise = await session.get(Enterprise, report.enterprise_id)
-    if enterprise is None:
-        raise NotFound()
-    require_access(actor, scope_of(enterprise))
-    return report, enterprise
+    return await load_in_scope(session, actor, Report, report_id)
 
 
 async def act_on_report(
@@ -152,13 +141,7 @@ async def act_on_report(
     **detail: Any,
 ) -> Report:
     """Apply one lifecycle action (actor None: the system's sweeps) and tell the other side."""
-    if actor is None:
-        report = await session.get(Report, report_id)
-        enterprise = await session.get(Enterprise, report.enterprise_id) if report else None
-        if report is None or enterprise is None:
-            raise NotFound()
-    else:
-        report, enterprise = await load_report(session, actor, report_id)
+    report, enterprise = await load_in_scope(session, actor, Report, report_id)
     report.status = check_transition(actor, report.status, action)
     _apply_details(report, action, now, detail)
     actor_id = actor.person_id if actor else None

@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, true
+from typing import TypeVar
 
-from domain.roles import Actor, Role
-from storage.models import Enterprise
+from sqlalchemy import ColumnElement, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import NotFound
+from domain.roles import Actor, EnterpriseScope, Role, require_access
+from storage.models import Commitment, Enterprise, Report
+
+Owned = TypeVar("Owned", Report, Commitment)
+
+
+def scope_of(enterprise: Enterprise) -> EnterpriseScope:
+    return EnterpriseScope(enterprise.id, enterprise.officer_id, enterprise.bureau_id)
+
+
+async def load_in_scope(
+    session: AsyncSession, actor: Actor | None, model: type[Owned], row_id: int
+) -> tuple[Owned, Enterprise]:
+    """Load a report or commitment and its enterprise; out of the actor's scope reads as
+    not found, so ids cannot be probed. `actor` None is the system (sweeps): no scope."""
+    row = await session.get(model, row_id)
+    enterprise = await session.get(Enterprise, row.enterprise_id) if row is not None else None
+    if row is None or enterprise is None:
+        raise NotFound()
+    if actor is not None:
+        require_access(actor, scope_of(enterprise))
+    return row, enterprise
 
 
 def enterprises_covered(actor: Actor) -> ColumnElement[bool]:
