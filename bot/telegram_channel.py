@@ -10,6 +10,12 @@ The only module that imports python-telegram-bot. Guarantees:
 
 from __future__ import annotations
 
+import os
+
+# Opt in to python-telegram-bot's coming API (time spans as timedelta): retry_after_seconds
+# reads both forms, and PTB stops warning on every 429 otherwise, also inside the library.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 import asyncio
 import contextlib
 import dataclasses
@@ -20,7 +26,6 @@ import json
 import logging
 import mimetypes
 import time
-import warnings
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -51,7 +56,6 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.ext import Application, BaseRateLimiter, ContextTypes, TypeHandler
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery import DeliveryError
 from bot.settings import Settings
@@ -391,9 +395,7 @@ def _incoming_file(message: Message) -> IncomingFile | None:
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = error.retry_after
+    value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
