@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[Step, tuple[Role, ...] | None]] = {
     "help": (onboarding.show_help, None),
     "lang": (onboarding.choose_language, None),
     "cancel": (onboarding.cancel, None),
+    "link": (onboarding.link_channel, tuple(Role)),
     "report": (report_problem.begin, (Role.STAFF,)),
     "myreports": (reports.my_reports, (Role.STAFF,)),
     "inbox": (reports.show_inbox, BUREAU_ROLES),

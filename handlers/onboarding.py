@@ -6,24 +6,16 @@ from domain.roles import Role
 from handlers.i18n import LANGUAGES, normalise_language
 from handlers.messages import Button
 from handlers.turn import Turn
-from handlers.usecases.people import bind
+from handlers.usecases.people import LINK_CODE_LIFETIME, bind, issue_link_code
 
 # Commands listed in /help, by role; unbound chats see only binding and help.
+_EVERYONE = ("link", "lang", "cancel", "help")
 HELP_COMMANDS: dict[Role | None, tuple[str, ...]] = {
     None: ("start", "help", "lang"),
-    Role.STAFF: ("report", "myreports", "commitments", "agreement", "lang", "cancel", "help"),
-    Role.OFFICER: ("inbox", "commitments", "agreement", "lang", "cancel", "help"),
-    Role.SUPERVISOR: (
-        "inbox",
-        "commitments",
-        "agreement",
-        "stats",
-        "export",
-        "lang",
-        "cancel",
-        "help",
-    ),
-    Role.ADMIN: ("inbox", "commitments", "agreement", "stats", "export", "lang", "cancel", "help"),
+    Role.STAFF: ("report", "myreports", "commitments", "agreement", *_EVERYONE),
+    Role.OFFICER: ("inbox", "commitments", "agreement", *_EVERYONE),
+    Role.SUPERVISOR: ("inbox", "commitments", "agreement", "stats", "export", *_EVERYONE),
+    Role.ADMIN: ("inbox", "commitments", "agreement", "stats", "export", *_EVERYONE),
 }
 
 
@@ -59,6 +51,14 @@ async def start(turn: Turn) -> None:
     turn.person = person
     turn.say(turn.t("bind.done", name=person.name, role=turn.t(f"role.{person.role.value}")))
     await show_help(turn)
+
+
+async def link_channel(turn: Turn) -> None:
+    """Gives a short-lived code to bind another channel (Telegram, WeCom) to this person."""
+    assert turn.person is not None
+    code = await issue_link_code(turn.session, turn.person, turn.now)
+    minutes = int(LINK_CODE_LIFETIME.total_seconds() // 60)
+    turn.say(turn.t("bind.link_code", code=code, minutes=minutes))
 
 
 async def show_help(turn: Turn) -> None:

@@ -18,6 +18,7 @@ PROVINCE_NAMES = ("省局", "province", "省")
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 STAFF_CODE_LIFETIME = timedelta(days=365)
+LINK_CODE_LIFETIME = timedelta(minutes=10)
 MAX_NAME = 100
 
 
@@ -148,6 +149,13 @@ async def _issue_code(
             created_at=now,
         )
     )
+    return code
+
+
+async def issue_link_code(session: AsyncSession, person: Person, now: datetime) -> str:
+    """A one-time code, valid for minutes, that binds another channel to this same person."""
+    code = await _issue_code(session, now, person_id=person.id, expires_at=now + LINK_CODE_LIFETIME)
+    audit(session, person.id, "binding.link_code", "person", person.id, now)
     return code
 
 

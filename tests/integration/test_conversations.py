@@ -7,8 +7,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from domain.reports import ReportStatus
+from domain.roles import Role
 from handlers.core import Core
-from storage.models import AuditEntry, ChannelIdentity, OutboxMessage, Report
+from storage.models import AuditEntry, ChannelIdentity, OutboxMessage, Person, Report
 from tests.conftest import World, make_core
 from tests.support import Chat
 
@@ -84,6 +85,41 @@ class TestBinding:
                     select(func.count(AuditEntry.id)).where(AuditEntry.action == "binding.bind")
                 )
                 == 2
+            )
+
+    async def test_link_a_second_channel_to_the_same_person(self, core: Core, world: World) -> None:
+        import re
+
+        officer = await bind(core, "officer-tg", world.officer[1])
+        text = (await officer.send("/link"))[0].text
+        code = re.search(r"/start (\w+)", text).group(1)  # type: ignore[union-attr]
+        on_wecom = Chat(core, "wangli", channel="wecom-test")
+        assert "王丽（帮扶责任人）" in (await on_wecom.send(f"/start {code}"))[0].text
+        async with core.sessions() as session:
+            people = await session.scalars(select(ChannelIdentity.person_id))
+            assert set(people) == {world.officer[0]}
+        # Once only, and only for ten minutes.
+        assert (
+            "已被使用"
+            in (await Chat(core, "other", channel="wecom-test").send(f"/start {code}"))[0].text
+        )
+        late = (await officer.send("/link"))[0].text
+        core.clock.advance(timedelta(minutes=11))  # type: ignore[attr-defined]
+        stale = re.search(r"/start (\w+)", late).group(1)  # type: ignore[union-attr]
+        assert (
+            "过期" in (await Chat(core, "x", channel="wecom-test").send(f"/start {stale}"))[0].text
+        )
+
+    async def test_staff_link_keeps_one_person(self, core: Core, world: World) -> None:
+        import re
+
+        staff = await bind(core, "staff-tg", world.enterprise[1])
+        code = re.search(r"/start (\w+)", (await staff.send("/link"))[0].text).group(1)  # type: ignore[union-attr]
+        await bind(core, "staff-wecom", code)
+        async with core.sessions() as session:
+            assert (
+                await session.scalar(select(func.count(Person.id)).where(Person.role == Role.STAFF))
+                == 1
             )
 
 
