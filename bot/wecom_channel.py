@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "wecom"
 CALLBACK_PATH = "/wecom/callback"
+ANSWER_WITHIN_SECONDS = 3.0
 MAX_TIMESTAMP_SKEW = 300
 MAX_BODY_BYTES = 256 * 1024
 TEXT_MAX_BYTES = 2048
@@ -341,6 +342,9 @@ class WeComChannel:
         )
         self.agent_id = agent_id
         self._wall_clock = wall_clock
+        # WeCom waits 5 s for the answer to a callback; we answer after the turn is stored,
+        # but never later than this.
+        self.answer_within = ANSWER_WITHIN_SECONDS
         self._pacer = _Pacer(monotonic)
         self._tasks: set[asyncio.Task[None]] = set()
         self._recent: OrderedDict[str, None] = OrderedDict()
@@ -433,9 +437,15 @@ class WeComChannel:
             return Response(status_code=200)
         callback = parse_callback(root)
         if callback is not None and self._first_time(callback.update_key):
-            task = asyncio.create_task(self._process(callback))
+            stored = asyncio.Event()
+            task = asyncio.create_task(self._process(callback, stored))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            # Answer once the turn is committed: WeCom sends an unanswered callback again, so
+            # a crash before this point loses nothing (the redelivery is deduplicated). A slow
+            # turn is answered anyway in time, and goes on in the background.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stored.wait(), self.answer_within)
         return Response(status_code=200)
 
     def _first_time(self, update_key: str) -> bool:
@@ -475,7 +485,7 @@ class WeComChannel:
             CHANNEL, user, user, payload=callback.payload, selected=callback.selected, **common
         )
 
-    async def _process(self, callback: Callback) -> None:
+    async def _process(self, callback: Callback, stored: asyncio.Event) -> None:
         user = callback.user_id
         async with self._user_lock(user):
             try:
@@ -484,6 +494,8 @@ class WeComChannel:
                 log.exception("WeCom update %s failed", callback.update_key)
                 language = await self._language(user)
                 replies = [Reply(text=translate(language, "error.internal"))]
+            finally:
+                stored.set()
             if self.after_turn is not None:
                 self.after_turn()
             if callback.response_code:

@@ -34,6 +34,7 @@ from bot.wecom_channel import WeComChannel
 from domain.clock import FixedClock
 from handlers.core import Core
 from handlers.messages import OutgoingFile, Reply
+from handlers.usecases.people import person_for_identity
 from storage import outbox
 from storage.models import Attachment, ChannelIdentity, OutboxMessage, Report
 from tests.conftest import World
@@ -525,6 +526,7 @@ async def test_callback_is_answered_before_the_work_is_done(
         return await real_handle(callback)
 
     monkeypatch.setattr(wecom.channel, "_handle", slow_handle)
+    wecom.channel.answer_within = 0.2  # the real bound is 3 s, inside WeCom's 5 s
     body, query = wecom.encrypt(wecom.message("someone", "text", Content="/help"))
     response = await asyncio.wait_for(wecom.post_raw(body, query), timeout=5)
     assert response.status_code == 200 and response.content == b""
@@ -532,6 +534,32 @@ async def test_callback_is_answered_before_the_work_is_done(
     release.set()
     await wecom.channel.drain()
     assert wecom.to("someone")  # the answer came actively, through message/send
+
+
+async def test_callback_is_answered_once_the_turn_is_stored(
+    wecom: WeCom, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Answered earlier, a crash in between would lose the message: WeCom would not resend it.
+    release = asyncio.Event()
+    real_handle = wecom.channel._handle
+
+    async def held_handle(callback: Any) -> list[Reply]:
+        await release.wait()
+        return await real_handle(callback)
+
+    monkeypatch.setattr(wecom.channel, "_handle", held_handle)
+    body, query = wecom.encrypt(
+        wecom.message("zhangsan", "text", Content=f"/start {world.enterprise[1]}")
+    )
+    posting = asyncio.create_task(wecom.post_raw(body, query))
+    await asyncio.sleep(0.3)
+    assert not posting.done()  # the turn is not stored yet, so WeCom has no answer yet
+    release.set()
+    response = await asyncio.wait_for(posting, timeout=5)
+    assert response.status_code == 200
+    async with wecom.core.sessions() as session:
+        assert await person_for_identity(session, "wecom", "zhangsan") is not None
+    await wecom.channel.drain()
 
 
 async def test_menu_click_runs_its_command_once(wecom: WeCom, world: World) -> None:
