@@ -60,3 +60,8 @@ def is_overdue(status: CommitmentStatus, due_on: date, today: date) -> bool:
 def overdue_days(due_on: date, today: date) -> int:
     """Calendar days past the due date (0 when not yet due)."""
     return max(0, (today - due_on).days)
+
+
+def counts_toward_fulfilment(status: CommitmentStatus, due_on: date, today: date) -> bool:
+    """A commitment is judged once it is due (or when it was confirmed early), not before."""
+    return status is CommitmentStatus.CONFIRMED or due_on <= today

@@ -9,8 +9,11 @@ from handlers import views
 from handlers.messages import OutgoingFile, Reply
 from handlers.turn import Turn
 from handlers.usecases.export import XLSX_MIME, build_workbook
+from handlers.usecases.figures import fulfilment_by_enterprise
 from handlers.usecases.scope import enterprises_covered
-from storage.models import Commitment, Enterprise, Report
+from storage.models import Enterprise, Report
+
+CHART_ROWS = 10
 
 
 async def show_stats(turn: Turn) -> None:
@@ -26,17 +29,7 @@ async def show_stats(turn: Turn) -> None:
         )
     }
     today = turn.today
-    commitments = await turn.session.execute(
-        select(Commitment.status, Commitment.due_on < today, func.count(Commitment.id))
-        .join(Enterprise, Commitment.enterprise_id == Enterprise.id)
-        .where(scope)
-        .group_by(Commitment.status, Commitment.due_on < today)
-    )
-    total = confirmed = overdue = 0
-    for status, late, count in commitments:
-        total += count
-        confirmed += count if status.value == "confirmed" else 0
-        overdue += count if status.value == "open" and late else 0
+    figures = list((await fulfilment_by_enterprise(turn.session, scope, today)).values())
     rating = await turn.session.scalar(
         select(func.avg(Report.rating))
         .join(Enterprise, Report.enterprise_id == Enterprise.id)
@@ -44,8 +37,20 @@ async def show_stats(turn: Turn) -> None:
     )
     lines = [turn.t("stats.reports")]
     lines += [f"· {views.status_text(turn.lang, s)}: {by_status.get(s, 0)}" for s in ReportStatus]
-    lines.append(turn.t("stats.commitments", total=total, confirmed=confirmed, overdue=overdue))
+    lines.append(
+        turn.t(
+            "stats.commitments",
+            total=sum(f.commitments for f in figures),
+            confirmed=sum(f.confirmed for f in figures),
+            overdue=sum(f.overdue for f in figures),
+        )
+    )
     lines.append(turn.t("stats.rating", rating=f"{rating:.1f}" if rating else "—"))
+    rated = sorted((f.rate, f.enterprise) for f in figures if f.rate is not None)
+    if rated:
+        # The weakest first: that is where a supervisor looks.
+        lines.append(turn.t("stats.chart", shown=min(CHART_ROWS, len(rated)), total=len(rated)))
+        lines += [f"{views.bar(rate)} {rate:4.0%} {name[:20]}" for rate, name in rated[:CHART_ROWS]]
     lines.append(turn.t("stats.as_of", day=today.isoformat()))
     turn.say("\n".join(lines), title=turn.t("stats.title"))
 

@@ -111,6 +111,12 @@ def consultation_text(lang: str, consultation: dict[str, str]) -> str:
     )
 
 
+def bar(fraction: float, width: int = 10) -> str:
+    """A text bar chart cell, e.g. ███████░░░ for 0.7; every chat client shows it."""
+    filled = round(max(0.0, min(1.0, fraction)) * width)
+    return "█" * filled + "░" * (width - filled)
+
+
 def report_line(lang: str, report: Report, enterprise: Enterprise | None = None) -> str:
     who = f"{enterprise.name} · " if enterprise else ""
     return f"{report.reference} · {who}{status_text(lang, report.status)} · {report.product[:40]}"

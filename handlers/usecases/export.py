@@ -9,15 +9,17 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.commitments import CommitmentStatus, is_overdue, overdue_days
+from domain.commitments import is_overdue, overdue_days
 from domain.reports import ReportStatus
 from handlers.i18n import translate as t
+from handlers.usecases.figures import Fulfilment, fulfilment_by_enterprise
 from handlers.views import areas_text, status_text
 from storage.models import Bureau, Commitment, Enterprise, Person, Report
 
@@ -25,10 +27,7 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass
-class _Fulfilment:
-    commitments: int = 0
-    confirmed: int = 0
-    overdue: int = 0
+class _ReportFigures:
     reports: int = 0
     closed: int = 0
     ratings: list[int] = field(default_factory=list)
@@ -55,7 +54,7 @@ async def build_workbook(
         .order_by(Bureau.name, Enterprise.name)
     )
     enterprises = {e.id: (e, b, p) for e, b, p in rows}
-    figures: dict[int, _Fulfilment] = defaultdict(_Fulfilment)
+    figures: dict[int, _ReportFigures] = defaultdict(_ReportFigures)
     book = Workbook()
 
     reports_sheet = book.active
@@ -134,11 +133,7 @@ async def build_workbook(
     )
     for commitment in commitments:
         enterprise, bureau, _ = enterprises[commitment.enterprise_id]
-        figure = figures[enterprise.id]
-        figure.commitments += 1
-        figure.confirmed += commitment.status is CommitmentStatus.CONFIRMED
         late = is_overdue(commitment.status, commitment.due_on, today)
-        figure.overdue += late
         commitments_sheet.append(
             [
                 commitment.id,
@@ -172,18 +167,20 @@ async def build_workbook(
             "rating",
         ],
     )
+    fulfilment = await fulfilment_by_enterprise(session, scope, today)
     for enterprise, bureau, officer in enterprises.values():
         figure = figures[enterprise.id]
-        rate = figure.confirmed / figure.commitments if figure.commitments else None
+        kept = fulfilment.get(enterprise.id) or Fulfilment(enterprise.name)
+        rate = kept.rate
         rating = sum(figure.ratings) / len(figure.ratings) if figure.ratings else None
         stats_sheet.append(
             [
                 enterprise.name,
                 bureau.name,
                 officer.name if officer else "",
-                figure.commitments,
-                figure.confirmed,
-                figure.overdue,
+                kept.commitments,
+                kept.confirmed,
+                kept.overdue,
                 rate if rate is not None else "",
                 figure.reports,
                 figure.closed,
@@ -193,9 +190,26 @@ async def build_workbook(
         if rate is not None:
             stats_sheet.cell(stats_sheet.max_row, 7).number_format = "0.0%"
 
+    if stats_sheet.max_row > 1:
+        _add_rate_chart(stats_sheet, lang)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _add_rate_chart(sheet: Worksheet, lang: str) -> None:
+    """A bar chart of the fulfilment rate per enterprise, beside the table."""
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = t(lang, "export.column.fulfilment_rate")
+    chart.y_axis.number_format = "0%"
+    chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 1
+    chart.legend = None
+    rows = sheet.max_row
+    chart.add_data(Reference(sheet, min_col=7, min_row=1, max_row=rows), titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=rows))
+    chart.height = max(7.5, 0.6 * rows)
+    sheet.add_chart(chart, "L2")
 
 
 def _header(sheet: Worksheet, lang: str, columns: list[str]) -> None:

@@ -425,6 +425,24 @@ class TestFailures:
         assert "☑" in (await staff.press("rp:area:std"))[0].all_buttons()[0].label
 
 
+class TestStatistics:
+    async def test_stats_chart_shows_the_weakest_fulfilment_first(
+        self, core: Core, world: World
+    ) -> None:
+        province = await bind(core, "province", world.province_supervisor[1])
+        # Only the overdue commitment is judged yet; the one due in two days is not.
+        assert "░░░░░░░░░░   0% 杭州精工机械有限公司" in (await province.send("/stats"))[0].text
+        officer = await bind(core, "officer", world.officer[1])
+        await officer.press(f"cm:done:{world.bureau_commitment}")
+        await officer.send("已上门校准")
+        await officer.press("cm:skip")
+        staff = await bind(core, "staff", world.enterprise[1])
+        await staff.press(f"cm:ok:{world.bureau_commitment}")
+        text = (await province.send("/stats"))[0].text
+        assert "承诺事项：共2项，已确认完成1项，逾期1项" in text
+        assert "█████░░░░░  50% 杭州精工机械有限公司" in text
+
+
 class TestExport:
     async def test_supervisor_gets_a_workbook_of_their_scope(
         self, core: Core, world: World
@@ -448,6 +466,11 @@ class TestExport:
         # The Hangzhou supervisor's scope has no Ningbo enterprise.
         assert set(fulfilment) == {"杭州精工机械有限公司"}
         assert fulfilment["杭州精工机械有限公司"][3:6] == (2, 0, 1)
+        # The fulfilment sheet carries a bar chart (openpyxl does not read charts back).
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(reply.file.content)) as package:
+            assert "xl/charts/chart1.xml" in package.namelist()
 
     async def test_staff_and_officers_cannot_export(self, core: Core, world: World) -> None:
         staff = await bind(core, "staff", world.enterprise[1])

@@ -54,3 +54,14 @@ def test_overdue_counts_only_open_commitments_after_the_due_day() -> None:
     assert not is_overdue(C.AWAITING_CONFIRMATION, due, date(2026, 12, 28))
     assert overdue_days(due, date(2026, 11, 30)) == 3
     assert overdue_days(due, date(2026, 11, 1)) == 0
+
+
+def test_fulfilment_judges_what_is_due_or_already_confirmed() -> None:
+    from domain.commitments import counts_toward_fulfilment
+
+    today = date(2026, 11, 30)
+    assert counts_toward_fulfilment(C.OPEN, today, today)
+    assert counts_toward_fulfilment(C.OPEN, date(2026, 11, 1), today)
+    assert not counts_toward_fulfilment(C.OPEN, date(2026, 12, 1), today)
+    assert not counts_toward_fulfilment(C.AWAITING_CONFIRMATION, date(2026, 12, 1), today)
+    assert counts_toward_fulfilment(C.CONFIRMED, date(2026, 12, 31), today)
