@@ -11,9 +11,9 @@ from domain.commitments import CommitmentAction, CommitmentStatus, check_transit
 from domain.errors import DomainError, NotFound
 from domain.roles import Actor, Party, require_access
 from handlers import views
-from handlers.usecases.notify import audit, notify, staff_of
+from handlers.usecases.notify import audit, notify, other_side
 from handlers.usecases.scope import enterprises_covered, load_in_scope, scope_of
-from storage.models import Agreement, Attachment, Commitment, Enterprise, Person
+from storage.models import Agreement, Attachment, Commitment, Enterprise
 
 MAX_COMMITMENT_TEXT = 1000
 
@@ -152,14 +152,7 @@ async def act_on_commitment(
         note=note,
     )
     await session.flush()
-    if actor.party is Party.ENTERPRISE:
-        officer = (
-            await session.get(Person, enterprise.officer_id) if enterprise.officer_id else None
-        )
-        recipients = [officer] if officer else []
-    else:
-        recipients = await staff_of(session, enterprise.id)
-    for person in recipients:
+    for person in await other_side(session, actor.party, enterprise.id, enterprise.officer_id):
         await notify(
             session,
             person,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.roles import Role
+from domain.roles import Party, Role
 from handlers.i18n import DEFAULT_LANGUAGE
 from handlers.messages import Reply
 from storage.models import AuditEntry, Bureau, Person
@@ -66,6 +66,17 @@ async def staff_of(session: AsyncSession, enterprise_id: int) -> list[Person]:
         .order_by(Person.id)
     )
     return list(rows.scalars())
+
+
+async def other_side(
+    session: AsyncSession, acting: Party | None, enterprise_id: int, officer_id: int | None
+) -> list[Person]:
+    """Who hears of an action: the officer when the enterprise acted, else the enterprise's
+    staff (also when the system acted)."""
+    if acting is Party.ENTERPRISE:
+        officer = await session.get(Person, officer_id) if officer_id else None
+        return [officer] if officer else []
+    return await staff_of(session, enterprise_id)
 
 
 async def supervisors_for(session: AsyncSession, bureau_id: int) -> list[Person]:

@@ -22,9 +22,9 @@ from domain.reports import (
     Urgency,
     check_transition,
 )
-from domain.roles import Actor, Party, Role, require_role
+from domain.roles import Actor, Role, require_role
 from handlers import views
-from handlers.usecases.notify import audit, notify, staff_of, supervisors_for
+from handlers.usecases.notify import audit, notify, other_side, supervisors_for
 from handlers.usecases.scope import enterprises_covered, load_in_scope
 from storage.models import Attachment, Enterprise, Person, Report, ReportCounter, ReportEvent
 
@@ -191,12 +191,8 @@ async def _tell_other_side(
     now: datetime,
 ) -> None:
     key = f"report:{report.id}:event:{event.id}"
-    if actor is not None and actor.party is Party.ENTERPRISE:
-        officer = await session.get(Person, report.officer_id) if report.officer_id else None
-        recipients = [officer] if officer else []
-    else:
-        recipients = await staff_of(session, enterprise.id)
-    for person in recipients:
+    acting = actor.party if actor is not None else None
+    for person in await other_side(session, acting, enterprise.id, report.officer_id):
         await notify(
             session,
             person,
