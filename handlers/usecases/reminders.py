@@ -40,6 +40,7 @@ from domain.reports import AWAITING_OFFICER, ReportAction, ReportStatus
 from domain.roles import Party, Role
 from handlers import reminder_views
 from handlers.core import Core
+from handlers.messages import Reply
 from handlers.usecases.notify import audit, language_of, notify, staff_of, supervisors_for
 from handlers.usecases.reports import act_on_report
 from storage.models import (
@@ -169,6 +170,22 @@ async def _escalate_commitments(core: Core, today: date, now: datetime) -> int:
     return sum(escalated)
 
 
+async def _escalate(
+    session: AsyncSession,
+    enterprise: Enterprise,
+    officer: Person | None,
+    key: str,
+    for_supervisors: Callable[[str], Reply],
+    for_officer: Callable[[str], Reply],
+    now: datetime,
+) -> None:
+    """The scope's supervisors are told at any hour; the officer learns it was escalated."""
+    for supervisor in await supervisors_for(session, enterprise.bureau_id):
+        await notify(session, supervisor, "escalation", key, for_supervisors, now, urgent=True)
+    if officer is not None:
+        await notify(session, officer, "escalated", key, for_officer, now)
+
+
 async def _escalate_commitment(
     core: Core, session: AsyncSession, commitment_id: int, today: date, now: datetime
 ) -> int:
@@ -187,30 +204,17 @@ async def _escalate_commitment(
     days = overdue_working_days(core.calendar, commitment.due_on, today)
     officer, officer_name = await _officer_name(session, enterprise)
     commitment.escalated_at = now
-    key = f"escalation:commitment:{commitment.id}"
-    for supervisor in await supervisors_for(session, enterprise.bureau_id):
-        await notify(
-            session,
-            supervisor,
-            "escalation",
-            key,
-            lambda lang: reminder_views.commitment_escalation(
-                lang, commitment, enterprise, officer_name, days
-            ),
-            now,
-            urgent=True,
-        )
-    if officer is not None:
-        await notify(
-            session,
-            officer,
-            "escalated",
-            key,
-            lambda lang: reminder_views.commitment_escalated_notice(
-                lang, commitment, enterprise, days
-            ),
-            now,
-        )
+    await _escalate(
+        session,
+        enterprise,
+        officer,
+        f"escalation:commitment:{commitment.id}",
+        lambda lang: reminder_views.commitment_escalation(
+            lang, commitment, enterprise, officer_name, days
+        ),
+        lambda lang: reminder_views.commitment_escalated_notice(lang, commitment, enterprise, days),
+        now,
+    )
     audit(
         session,
         None,
@@ -270,31 +274,20 @@ async def _escalate_report(
             detail={"working_days": days},
         )
     )
-    key = f"escalation:report:{report.id}"
-    for supervisor in await supervisors_for(session, enterprise.bureau_id):
-        await notify(
-            session,
-            supervisor,
-            "escalation",
-            key,
-            lambda lang: reminder_views.report_escalation(
-                lang, report, enterprise, officer_name, days, core.tz
-            ),
-            now,
-            urgent=True,
-        )
-    if officer is not None:
-        first_response = core.first_response_working_days
-        await notify(
-            session,
-            officer,
-            "escalated",
-            key,
-            lambda lang: reminder_views.report_escalated_notice(
-                lang, report, enterprise, first_response
-            ),
-            now,
-        )
+    first_response = core.first_response_working_days
+    await _escalate(
+        session,
+        enterprise,
+        officer,
+        f"escalation:report:{report.id}",
+        lambda lang: reminder_views.report_escalation(
+            lang, report, enterprise, officer_name, days, core.tz
+        ),
+        lambda lang: reminder_views.report_escalated_notice(
+            lang, report, enterprise, first_response
+        ),
+        now,
+    )
     audit(session, None, "report.response_escalate", "report", report.id, now, working_days=days)
     return 1
 
