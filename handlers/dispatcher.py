@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from types import ModuleType
 
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,7 @@ from handlers.core import Core
 from handlers.i18n import normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
 from handlers.turn import Turn
-from handlers.usecases.people import person_for_identity, touch_identity
+from handlers.usecases.people import person_seen
 from storage.models import ConversationState, ProcessedUpdate
 
 log = logging.getLogger(__name__)
@@ -109,19 +110,17 @@ async def _already_handled(session: AsyncSession, update_key: str | None) -> boo
     return await session.get(ProcessedUpdate, update_key) is not None
 
 
-async def _load_turn(core: Core, session: AsyncSession, event: IncomingEvent, now: object) -> Turn:
+async def _load_turn(
+    core: Core, session: AsyncSession, event: IncomingEvent, now: datetime
+) -> Turn:
     state = await session.get(ConversationState, (event.channel, event.chat_id))
     if state is None:
         state = ConversationState(
             channel=event.channel, chat_id=event.chat_id, data={}, updated_at=now
         )
         session.add(state)
-    person = await person_for_identity(session, event.channel, event.user_id)
-    if person is not None:
-        await touch_identity(session, event.channel, event.user_id, event.chat_id, core.clock.now())
-    return Turn(
-        core=core, session=session, event=event, state=state, person=person, now=core.clock.now()
-    )
+    person = await person_seen(session, event.channel, event.user_id, event.chat_id, now)
+    return Turn(core=core, session=session, event=event, state=state, person=person, now=now)
 
 
 async def _route(turn: Turn) -> None:

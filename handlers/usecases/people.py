@@ -159,32 +159,39 @@ async def issue_link_code(session: AsyncSession, person: Person, now: datetime) 
     return code
 
 
+async def _identity(
+    session: AsyncSession, channel: str, external_id: str
+) -> ChannelIdentity | None:
+    return await session.scalar(
+        select(ChannelIdentity).where(
+            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
+        )
+    )
+
+
 async def person_for_identity(
     session: AsyncSession, channel: str, external_id: str
 ) -> Person | None:
-    identity = await session.scalar(
-        select(ChannelIdentity).where(
-            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
-        )
-    )
+    identity = await _identity(session, channel, external_id)
+    return None if identity is None else await session.get(Person, identity.person_id)
+
+
+async def person_seen(
+    session: AsyncSession, channel: str, external_id: str, chat_id: str, now: datetime
+) -> Person | None:
+    """The person bound to this account, remembered as just seen here (notifications
+    follow the channel used last); None for an unbound account."""
+    identity = await _identity(session, channel, external_id)
     if identity is None:
         return None
+    _seen(identity, chat_id, now)
     return await session.get(Person, identity.person_id)
 
 
-async def touch_identity(
-    session: AsyncSession, channel: str, external_id: str, chat_id: str, now: datetime
-) -> None:
-    """Remember that this identity was just used: notifications follow the last channel."""
-    identity = await session.scalar(
-        select(ChannelIdentity).where(
-            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
-        )
-    )
-    if identity is not None:
-        identity.last_seen_at = now
-        identity.chat_id = chat_id
-        identity.unreachable_since = None
+def _seen(identity: ChannelIdentity, chat_id: str, now: datetime) -> None:
+    identity.last_seen_at = now
+    identity.chat_id = chat_id
+    identity.unreachable_since = None
 
 
 async def bind(
@@ -245,11 +252,7 @@ async def _attach_identity(
     chat_id: str,
     now: datetime,
 ) -> None:
-    identity = await session.scalar(
-        select(ChannelIdentity).where(
-            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
-        )
-    )
+    identity = await _identity(session, channel, external_id)
     if identity is None:
         session.add(
             ChannelIdentity(
@@ -262,9 +265,7 @@ async def _attach_identity(
         )
     else:
         identity.person_id = person.id
-        identity.chat_id = chat_id
-        identity.last_seen_at = now
-        identity.unreachable_since = None
+        _seen(identity, chat_id, now)
 
 
 async def count_people(session: AsyncSession) -> int:
