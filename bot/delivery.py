@@ -21,7 +21,8 @@ from storage.models import ChannelIdentity, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-CLAIM_BATCH = 50
+# Small: after a crash the claimed rows wait for their lease to run out before they go back.
+CLAIM_BATCH = 16
 CLAIM_LEASE = timedelta(minutes=5)
 # People served at once within a batch; one person's messages always go one by one, in order.
 CONCURRENT_PEOPLE = 8
@@ -100,9 +101,9 @@ class Delivery:
         }
 
     async def recover(self) -> int:
-        """Turn claims left by a worker that died mid-send into `uncertain` (never re-sent)."""
+        """Put claims left by a worker that died back in the queue (README "Delivery")."""
         async with self.core.sessions() as session, session.begin():
-            return await outbox.expire_stale_claims(session, self.core.clock.now())
+            return await outbox.recover_stale_claims(session, self.core.clock.now())
 
     async def run_once(self) -> DeliveryReport:
         """Deliver every message that is due now; return what happened."""
@@ -137,7 +138,7 @@ class Delivery:
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
         while True:
             try:
-                # Also each round: a claim whose lease ran out while we run is never re-sent.
+                # Also each round: claims of a worker that died go back to the queue.
                 await self.recover()
                 await self.run_once()
             except Exception:
@@ -161,6 +162,7 @@ class Delivery:
                 await outbox.defer(session, message.id, now + timedelta(minutes=1), "no channel")
                 report.deferred += 1
                 return
+            await outbox.mark_started(session, message.id, now)
         sender = self.senders[identity.channel]
         spacing = self.spacing.get(identity.channel)
         if spacing is not None:

@@ -19,9 +19,10 @@ PENDING = "pending"
 SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
-# Claimed, then the worker vanished: it may or may not have reached the platform.
-# Not re-sent (that could be a second copy); listed for an operator instead.
+# Before revision 0010 a claimed row whose worker vanished was parked here and never sent;
+# recovery now re-queues such rows (see `recover_stale_claims`). Old rows keep the status.
 UNCERTAIN = "uncertain"
+RESENT_AFTER_CRASH = "sent before a crash but never confirmed; sent again (may arrive twice)"
 # Never sent because a newer message replaced it (yesterday's digest once today's exists).
 SUPERSEDED = "superseded"
 
@@ -130,6 +131,13 @@ async def claim_due(
     return claimed
 
 
+async def mark_started(session: AsyncSession, message_id: int, now: datetime) -> None:
+    """Record that the send of a claimed message begins; commit it before sending."""
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(send_started_at=now)
+    )
+
+
 async def mark_sent(session: AsyncSession, message_id: int, channel: str, now: datetime) -> None:
     await session.execute(
         update(OutboxMessage)
@@ -149,6 +157,7 @@ async def mark_retry(
             status=FAILED if give_up else PENDING,
             next_attempt_at=retry_at,
             claimed_until=None,
+            send_started_at=None,
             last_error=error[:1000],
         )
     )
@@ -163,23 +172,49 @@ async def defer(session: AsyncSession, message_id: int, until: datetime, reason:
             status=PENDING,
             next_attempt_at=until,
             claimed_until=None,
+            send_started_at=None,
             attempts=OutboxMessage.attempts - 1,
             last_error=reason,
         )
     )
 
 
-async def expire_stale_claims(session: AsyncSession, now: datetime) -> int:
-    """Rows left `sending` by a worker that died become `uncertain`, never re-sent."""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == SENDING,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
-        .values(status=UNCERTAIN, last_error="worker stopped while sending; not re-sent")
+async def recover_stale_claims(session: AsyncSession, now: datetime) -> int:
+    """Put rows left `sending` by a worker that died back in the queue; count them.
+
+    A row whose send never started was certainly not sent: it simply goes back, and the
+    attempt does not count. A row whose send started may or may not have reached the
+    person; it is sent again. A rare second copy is the lesser harm: a new report that
+    never reaches its officer is worse than one that reaches them twice.
+    """
+    stale = and_(
+        OutboxMessage.status == SENDING,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    never_started = await session.execute(
+        update(OutboxMessage)
+        .where(stale, OutboxMessage.send_started_at.is_(None))
+        .values(
+            status=PENDING,
+            next_attempt_at=now,
+            claimed_until=None,
+            attempts=OutboxMessage.attempts - 1,
+        )
+    )
+    started = await session.execute(
+        update(OutboxMessage)
+        .where(stale, OutboxMessage.send_started_at.is_not(None))
+        .values(
+            status=PENDING,
+            next_attempt_at=now,
+            claimed_until=None,
+            send_started_at=None,
+            last_error=RESENT_AFTER_CRASH,
+        )
+    )
+    return int(getattr(never_started, "rowcount", 0) or 0) + int(
+        getattr(started, "rowcount", 0) or 0
+    )
 
 
 async def supersede(session: AsyncSession, kind: str, created_before: datetime, reason: str) -> int:

@@ -91,29 +91,42 @@ async def statuses(core: Core) -> Counter[str]:
         return Counter(await session.scalars(select(OutboxMessage.status)))
 
 
-async def test_crash_between_send_and_mark_sends_no_second_copy(any_core: Core) -> None:
+async def test_a_crash_loses_no_claimed_message_and_doubles_only_the_one_in_flight(
+    any_core: Core,
+) -> None:
     await people_with_digests(any_core, 3)
     assert (await sweep(any_core)).digests == 3
     sender = RecordingSender()
-    # The first worker claims (committed), sends one message, and dies before marking it.
+    # The first worker claims all three (committed), starts sending the first, delivers it,
+    # and dies before marking it sent; the other two were claimed but never started.
     async with any_core.sessions() as session:
-        claimed = await outbox.claim_due(session, any_core.clock.now(), 1, CLAIM_LEASE)
-    (message,) = claimed
-    identity_chat = "chat0"
-    await sender.deliver(identity_chat, Reply.from_json(message.message))
+        claimed = await outbox.claim_due(session, any_core.clock.now(), 3, CLAIM_LEASE)
+    assert len(claimed) == 3
+    in_flight = claimed[0]
+    async with any_core.sessions() as session, session.begin():
+        await outbox.mark_started(session, in_flight.id, any_core.clock.now())
+    await sender.deliver("chat0", Reply.from_json(in_flight.message))
     # Restart: a new worker, after the dead one's lease ran out.
     clock = any_core.clock
     assert isinstance(clock, FixedClock)
     clock.advance(CLAIM_LEASE + timedelta(seconds=1))
     restarted = Delivery(any_core, [sender])
-    assert await restarted.recover() == 1
+    assert await restarted.recover() == 3
+    async with any_core.sessions() as session:
+        back = {row.id: row for row in await session.scalars(select(OutboxMessage))}
+    assert {row.status for row in back.values()} == {"pending"}
+    assert back[in_flight.id].last_error == outbox.RESENT_AFTER_CRASH
+    # The never-started ones were not counted as attempts.
+    assert [back[row.id].attempts for row in claimed[1:]] == [0, 0]
     report = await restarted.run_once()
-    assert report.sent == 2
-    assert Counter(chat for chat, _ in sender.delivered) == {"chat0": 1, "chat1": 1, "chat2": 1}
-    assert await statuses(any_core) == {"sent": 2, "uncertain": 1}
-    # Later rounds and further restarts never send the uncertain one.
+    assert report.sent == 3
+    # Every person got their digest; only the one in flight at the crash arrived twice.
+    assert Counter(chat for chat, _ in sender.delivered) == {"chat0": 2, "chat1": 1, "chat2": 1}
+    assert await statuses(any_core) == {"sent": 3}
+    # Later rounds and further restarts send nothing more.
+    assert await Delivery(any_core, [sender]).recover() == 0
     assert (await Delivery(any_core, [sender]).run_once()).sent == 0
-    assert len(sender.delivered) == 3
+    assert len(sender.delivered) == 4
 
 
 async def test_a_claim_within_its_lease_is_not_taken_by_a_second_worker(any_core: Core) -> None:

@@ -81,9 +81,11 @@ async def test_outbox_dedupe_and_exclusive_claims(any_core: Core) -> None:
     first, second = await asyncio.gather(claim(), claim())
     assert not set(first) & set(second)
     assert len(first) + len(second) == 10
-    # A worker that died mid-send: its claims become uncertain, never sent again.
+    # A worker that died before sending: its claims go back to the queue, once.
     clock.advance(timedelta(minutes=6))
     async with any_core.sessions() as session, session.begin():
-        assert await outbox.expire_stale_claims(session, clock.now()) == 10
+        assert await outbox.recover_stale_claims(session, clock.now()) == 10
+        assert await outbox.recover_stale_claims(session, clock.now()) == 0
     async with any_core.sessions() as session:
-        assert await outbox.claim_due(session, clock.now(), 50, timedelta(minutes=5)) == []
+        again = await outbox.claim_due(session, clock.now(), 50, timedelta(minutes=5))
+    assert len(again) == 10 and {row.attempts for row in again} == {1}
