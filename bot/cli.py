@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
+from bot import logs
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from domain.errors import DomainError
@@ -104,11 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     # `kill -USR1 <pid>` prints every thread's stack: how a hung process is diagnosed.
     faulthandler.register(signal.SIGUSR1)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure()
     as_json = "--json" in (argv if argv is not None else sys.argv[1:])
     try:
         args = build_parser().parse_args(argv)
         settings = Settings()
+        logs.configure(settings.log_format, settings.instance_name)
         sys.exit(COMMANDS[args.command](args, settings) or 0)
     except CliError as error:
         _fail(str(error), as_json)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, field_validator
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
     first_response_working_days: int = Field(
         2, validation_alias=AliasChoices("QABOT_FIRST_RESPONSE_DAYS")
     )
+    log_format: Literal["text", "json"] = Field("text", validation_alias="QABOT_LOG_FORMAT")
+    # Named in every JSON log line; default host:pid.
+    instance_name: str | None = Field(None, validation_alias="QABOT_INSTANCE")
 
     @field_validator("timezone")
     @classmethod
