@@ -129,7 +129,7 @@ def _outcome(code: str) -> tuple[ReportStatus, int | None, int]:
 
 
 def report_rows() -> list[ReportRow]:
-    rows = []
+    rows: list[ReportRow] = []
     for officer in OFFICERS:
         for index, item in enumerate(officer.reports.split()):
             template, _, outcome = item.partition(":")
@@ -164,7 +164,7 @@ def report_rows() -> list[ReportRow]:
 
 
 def commitment_rows() -> list[CommitmentRow]:
-    rows = []
+    rows: list[CommitmentRow] = []
     for officer in OFFICERS:
         for (enterprise_id, enterprise), codes in zip(
             officer.enterprises, (officer.commitments_a, officer.commitments_b), strict=True
@@ -266,17 +266,17 @@ async def store_fixture(session, now: datetime) -> StoredFixture:  # type: ignor
                     detail={},
                 )
             )
-    for row in commitment_rows():
+    for item in commitment_rows():
         session.add(
             Commitment(
-                agreement_id=agreements[row.enterprise_id],
-                enterprise_id=enterprises[row.enterprise_id],
-                party=row.party,
-                text=f"承诺 {row.commitment_id}",
-                due_on=row.due_on,
-                status=row.status,
+                agreement_id=agreements[item.enterprise_id],
+                enterprise_id=enterprises[item.enterprise_id],
+                party=item.party,
+                text=f"承诺 {item.commitment_id}",
+                due_on=item.due_on,
+                status=item.status,
                 # 07:30 in Shanghai is the day before in UTC: the local day must count.
-                done_at=local_instant(row.done_on, time(7, 30)) if row.done_on else None,
+                done_at=local_instant(item.done_on, time(7, 30)) if item.done_on else None,
                 created_at=now,
             )
         )

@@ -73,7 +73,9 @@ class TestCitySupervisor:
         # The 督办 list: 李强 first (8 items), then 宁波北仑 (4), 宁波海曙 (3), 赵敏 (1).
         board = [b.label for b in replies[0].all_buttons()]
         assert board == ["1. 李强", "2. 宁波北仑", "3. 宁波海曙", "4. 赵敏"]
-        assert "1. 李强（帮扶责任人，宁波市）：局方逾期承诺5项，未受理报告3件，最早2026-11-02" in text
+        assert (
+            "1. 李强（帮扶责任人，宁波市）：局方逾期承诺5项，未受理报告3件，最早2026-11-02" in text
+        )
 
         chart = replies[1].file
         assert chart is not None and chart.mime_type == "image/png"
@@ -167,6 +169,8 @@ async def _officer_code(core: Core, person_id: int) -> str:
     from storage.models import BindingCode
 
     async with core.sessions() as session:
-        code = await session.scalar(select(BindingCode.code).where(BindingCode.person_id == person_id))
+        code = await session.scalar(
+            select(BindingCode.code).where(BindingCode.person_id == person_id)
+        )
         assert code is not None
         return code
