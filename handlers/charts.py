@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ def find_cjk_font() -> FontProperties | None:
     for family in CJK_FAMILIES:
         if family in known and _usable(FontProperties(family=family)):
             return FontProperties(family=family)
-    for path in _fontconfig_chinese_files():
+    for path in _fontconfig_chinese_files() + _cjk_files_by_name():
         try:
             font_manager.fontManager.addfont(path)
         except (OSError, RuntimeError, ValueError):
@@ -112,6 +113,12 @@ def _fontconfig_chinese_files() -> list[str]:
     except (OSError, subprocess.SubprocessError):
         return []
     return sorted({line.strip().rstrip(":") for line in listed.splitlines() if line.strip()})
+
+
+def _cjk_files_by_name() -> list[str]:
+    """Font files in the usual folders whose names say CJK (for machines without fc-list)."""
+    pattern = re.compile(r"cjk|wqy|wenquan|sourcehan|source-han|droidsansfallback|uming", re.I)
+    return sorted(path for path in font_manager.findSystemFonts() if pattern.search(path))
 
 
 def _safe_label(text: str, limit: int = MAX_LABEL) -> str:

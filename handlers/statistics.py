@@ -34,6 +34,7 @@ CHART_ROWS = 10
 # Groups and 督办 rows shown in the chat; the workbook has all of them.
 GROUP_ROWS = 12
 BOARD_ROWS = 10
+MONTH_ROWS = 6
 LISTED_ITEMS = 20
 
 
@@ -80,6 +81,15 @@ async def show_stats(turn: Turn) -> None:
         lines.append(turn.t(f"stats.by_{dimension.value}"))
         for number, group in enumerate(groups[:GROUP_ROWS], 1):
             lines += group_lines(turn, number, group)
+    calendar = turn.core.calendar
+    areas = figures_by(Dimension.AREA, reports, commitments, calendar, today)
+    if areas:
+        lines += ["", turn.t("stats.by_area")]
+        lines += [brief_line(turn, views.areas_text(turn.lang, [g.label]), g) for g in areas]
+    months = figures_by(Dimension.MONTH, reports, commitments, calendar, today)[-MONTH_ROWS:]
+    if months:
+        lines += ["", turn.t("stats.by_month", shown=len(months))]
+        lines += [brief_line(turn, g.label, g, with_commitments=True) for g in months]
     board = overdue_board(reports, commitments, today)
     buttons = []
     if board:
@@ -170,6 +180,28 @@ def group_lines(turn: Turn, number: int, group: GroupFigures) -> list[str]:
             enterprise_overdue=group.enterprise.overdue,
         ),
     ]
+
+
+def brief_line(turn: Turn, name: str, group: GroupFigures, with_commitments: bool = False) -> str:
+    """One line per service area or month."""
+    line = turn.t(
+        "stats.brief_reports",
+        name=name,
+        received=group.received,
+        accept=_days(group.median_days_to_accept),
+        resolve=_days(group.median_days_to_resolve),
+        confirmed=_share(group.confirmed_share),
+    )
+    if with_commitments:
+        both = group.both_sides
+        line += turn.t(
+            "stats.brief_commitments",
+            due=both.due,
+            on_time=both.on_time,
+            late=both.late,
+            overdue=both.overdue,
+        )
+    return line
 
 
 def board_line(turn: Turn, row: OverdueRow) -> str:

@@ -70,6 +70,11 @@ class TestCitySupervisor:
         assert "李强：报告10件，受理中位2个工作日，解决中位8个工作日，企业确认解决83%" in text
         assert "局方承诺：应办6，按期1，逾期完成0，现逾期5；企业承诺：应办8，按期1" in text
         assert not any(name in text for name in HANGZHOU_NAMES + ("周杰", "温州"))
+        assert "· 计量：报告8件，受理中位1，解决中位4个工作日，确认解决88%" in text
+        assert (
+            "· 2026-10：报告3件，受理中位0，解决中位5个工作日，确认解决100%"
+            "；承诺应办5，按期3，逾期完成2，现逾期0"
+        ) in text
         # The 督办 list: 李强 first (8 items), then 宁波北仑 (4), 宁波海曙 (3), 赵敏 (1).
         board = [b.label for b in replies[0].all_buttons()]
         assert board == ["1. 李强", "2. 宁波北仑", "3. 宁波海曙", "4. 赵敏"]
