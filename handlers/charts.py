@@ -167,7 +167,10 @@ def render_chart(
     fulfilment_axes.set_yticks(positions, labels, fontproperties=font)
     fulfilment_axes.invert_yaxis()
     fulfilment_axes.set_title(t(lang, "chart.fulfilment"), fontproperties=font, fontsize=11)
-    fulfilment_axes.legend(prop=font, loc="lower right", fontsize=8)
+    # Under the axis, where no bar can hide it.
+    fulfilment_axes.legend(
+        prop=font, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False
+    )
     medians = [row.median_days_to_accept or 0 for row in rows]
     accept_axes.barh(positions, medians, color=ACCEPT_COLOUR)
     for position, row in zip(positions, rows, strict=True):
