@@ -350,7 +350,9 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     async def work(runtime: Runtime) -> bytes:
         core = runtime.core
         async with core.sessions() as session:
-            return await build_workbook(session, settings.language, core.tz, core.today())
+            return await build_workbook(
+                session, settings.language, core.tz, core.today(), calendar=core.calendar
+            )
 
     content = _with_runtime(settings, work)
     try:

@@ -36,6 +36,7 @@ FLOWS: dict[str, ModuleType] = {
     "rp": report_problem,
     "rep": reports,
     "cm": commitments,
+    "st": statistics,
 }
 
 # command -> (handler, roles allowed; None = anyone, bound or not)

@@ -1,4 +1,5 @@
-"""The supervisor's workbook: reports, commitments and fulfilment per enterprise."""
+"""The supervisor's workbook: reports, commitments, fulfilment per enterprise, and the figures
+per city, officer, service area and month with the 督办 list (every cell through safe_cell)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,20 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.calendar import WorkingCalendar
 from domain.commitments import is_overdue, overdue_days
+from domain.figures import Dimension, GroupFigures, OverdueRow, figures_by, overdue_board
 from domain.reports import ReportStatus
 from handlers.i18n import translate as t
-from handlers.usecases.figures import Fulfilment, fulfilment_by_enterprise
+from handlers.usecases.cells import CellValue, append_row
+from handlers.usecases.figures import Fulfilment, figure_rows, fulfilment_by_enterprise
 from handlers.views import areas_text, status_text
 from storage.models import Bureau, Commitment, Enterprise, Person, Report
 
@@ -33,8 +37,11 @@ class _ReportFigures:
     ratings: list[int] = field(default_factory=list)
 
 
-def _local(instant: datetime | None, tz: ZoneInfo) -> str:
-    return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M") if instant else ""
+def _local(instant: datetime | None, tz: ZoneInfo) -> datetime | None:
+    """A local date-and-time cell (Excel has no time zones), to the minute."""
+    if instant is None:
+        return None
+    return instant.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
 
 
 async def build_workbook(
@@ -43,8 +50,10 @@ async def build_workbook(
     tz: ZoneInfo,
     today: date,
     scope: ColumnElement[bool] | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> bytes:
     """Return the .xlsx bytes for every enterprise matching `scope` (all when None)."""
+    calendar = calendar or WorkingCalendar()
     scope = true() if scope is None else scope
     rows = await session.execute(
         select(Enterprise, Bureau, Person)
@@ -90,7 +99,8 @@ async def build_workbook(
         figure.closed += report.status in (ReportStatus.CLOSED, ReportStatus.CLOSED_UNCONFIRMED)
         if report.rating:
             figure.ratings.append(report.rating)
-        reports_sheet.append(
+        append_row(
+            reports_sheet,
             [
                 report.reference,
                 enterprise.name,
@@ -106,7 +116,7 @@ async def build_workbook(
                 report.rating or "",
                 officer.name if officer else "",
                 report.research_reason or "",
-            ]
+            ],
         )
 
     commitments_sheet = book.create_sheet(t(lang, "export.sheet.commitments"))
@@ -134,7 +144,8 @@ async def build_workbook(
     for commitment in commitments:
         enterprise, bureau, _ = enterprises[commitment.enterprise_id]
         late = is_overdue(commitment.status, commitment.due_on, today)
-        commitments_sheet.append(
+        append_row(
+            commitments_sheet,
             [
                 commitment.id,
                 enterprise.name,
@@ -146,9 +157,8 @@ async def build_workbook(
                 _local(commitment.done_at, tz),
                 _local(commitment.confirmed_at, tz),
                 overdue_days(commitment.due_on, today) if late else "",
-            ]
+            ],
         )
-        commitments_sheet.cell(commitments_sheet.max_row, 6).number_format = "yyyy-mm-dd"
 
     stats_sheet = book.create_sheet(t(lang, "export.sheet.fulfilment"))
     _header(
@@ -173,7 +183,8 @@ async def build_workbook(
         kept = fulfilment.get(enterprise.id) or Fulfilment(enterprise.name)
         rate = kept.rate
         rating = sum(figure.ratings) / len(figure.ratings) if figure.ratings else None
-        stats_sheet.append(
+        append_row(
+            stats_sheet,
             [
                 enterprise.name,
                 bureau.name,
@@ -185,13 +196,22 @@ async def build_workbook(
                 figure.reports,
                 figure.closed,
                 round(rating, 2) if rating is not None else "",
-            ]
+            ],
         )
         if rate is not None:
             stats_sheet.cell(stats_sheet.max_row, 7).number_format = "0.0%"
 
     if stats_sheet.max_row > 1:
         _add_rate_chart(stats_sheet, lang)
+
+    report_rows, commitment_rows = await figure_rows(session, scope, tz)
+    for dimension in Dimension:
+        groups = figures_by(dimension, report_rows, commitment_rows, calendar, today)
+        _figures_sheet(book, lang, dimension, groups)
+    _board_sheet(book, lang, overdue_board(report_rows, commitment_rows, today))
+    for sheet in book.worksheets:
+        if sheet.max_row > 1:
+            sheet.auto_filter.ref = sheet.dimensions
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -212,8 +232,123 @@ def _add_rate_chart(sheet: Worksheet, lang: str) -> None:
     sheet.add_chart(chart, "L2")
 
 
+FIGURE_COLUMNS = [
+    "received",
+    "median_accept",
+    "median_resolve",
+    "closed_count",
+    "confirmed_share",
+    "mean_rating",
+    "reopened",
+    "bureau_due",
+    "bureau_on_time",
+    "bureau_late",
+    "bureau_overdue",
+    "bureau_fulfilment",
+    "enterprise_due",
+    "enterprise_on_time",
+    "enterprise_late",
+    "enterprise_overdue",
+    "enterprise_fulfilment",
+]
+_PERCENT_COLUMNS = (6, 13, 18)
+
+
+def _figures_sheet(
+    book: Workbook, lang: str, dimension: Dimension, groups: list[GroupFigures]
+) -> None:
+    """One row of every figure per city, officer, service area or month."""
+    sheet = book.create_sheet(t(lang, f"export.sheet.by_{dimension.value}"))
+    _header(sheet, lang, [dimension.value, *FIGURE_COLUMNS])
+    for group in groups:
+        label = t(lang, f"area.{group.label}") if dimension is Dimension.AREA else group.label
+        row = append_row(sheet, [label, *_figure_values(group)])
+        for column in _PERCENT_COLUMNS:
+            sheet.cell(row, column).number_format = "0.0%"
+    if not groups:
+        return
+    if dimension in (Dimension.CITY, Dimension.OFFICER):
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = t(lang, "chart.fulfilment")
+        chart.y_axis.number_format = "0%"
+        chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 1
+        rows = sheet.max_row
+        for column in (13, 18):
+            data = Reference(sheet, min_col=column, min_row=1, max_row=rows)
+            chart.add_data(data, titles_from_data=True)
+        chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=rows))
+        chart.height = max(7.5, 0.8 * rows)
+        sheet.add_chart(chart, "T2")
+        accept = BarChart()
+        accept.type = "bar"
+        accept.title = t(lang, "chart.days_to_accept")
+        accept.legend = None
+        accept.add_data(Reference(sheet, min_col=3, min_row=1, max_row=rows), titles_from_data=True)
+        accept.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=rows))
+        accept.height = max(7.5, 0.8 * rows)
+        sheet.add_chart(accept, "T20" if rows < 20 else f"T{rows + 4}")
+    elif dimension is Dimension.MONTH:
+        chart = LineChart()
+        chart.title = t(lang, "export.chart.per_month")
+        rows = sheet.max_row
+        for column in (2, 9, 14):
+            chart.add_data(
+                Reference(sheet, min_col=column, min_row=1, max_row=rows), titles_from_data=True
+            )
+        chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=rows))
+        sheet.add_chart(chart, "T2")
+
+
+def _figure_values(group: GroupFigures) -> list[CellValue]:
+    rating = group.mean_rating
+    values: list[CellValue] = [
+        group.received,
+        group.median_days_to_accept,
+        group.median_days_to_resolve,
+        group.closed,
+        group.confirmed_share,
+        round(rating, 2) if rating is not None else None,
+        group.reopened,
+    ]
+    for side in (group.bureau, group.enterprise):
+        values += [side.due, side.on_time, side.late, side.overdue, side.fulfilment]
+    return values
+
+
+def _board_sheet(book: Workbook, lang: str, board: list[OverdueRow]) -> None:
+    """The 督办 list: who has the most overdue items, oldest first among equals."""
+    sheet = book.create_sheet(t(lang, "export.sheet.board"))
+    _header(
+        sheet,
+        lang,
+        [
+            "kind",
+            "name",
+            "city",
+            "overdue_commitments",
+            "unanswered_reports",
+            "oldest_due",
+            "oldest_unanswered",
+        ],
+    )
+    for row in board:
+        append_row(
+            sheet,
+            [
+                t(lang, f"export.kind.{row.kind.value}"),
+                row.name,
+                row.city,
+                row.overdue_commitments,
+                row.unanswered_reports,
+                row.oldest_due_on,
+                row.oldest_unanswered_on,
+            ],
+        )
+
+
 def _header(sheet: Worksheet, lang: str, columns: list[str]) -> None:
-    sheet.append([t(lang, f"export.column.{c}") for c in columns])
+    append_row(sheet, [t(lang, f"export.column.{c}") for c in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
