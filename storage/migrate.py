@@ -18,8 +18,10 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Create or migrate the schema; runs its own event loop, so call it outside one."""
+    # "heads": branches developed in parallel each add a revision on the same base until
+    # they are chained; every head is applied.
     command.upgrade(alembic_config(url), revision)
 
 
