@@ -123,7 +123,7 @@ async def remind_agreements(core: Core, today: date, now: datetime) -> int:
             .order_by(Agreement.ends_on, Agreement.id)
         )
         by_officer: dict[tuple[int, AgreementMoment], list[agreement_views.Due]] = defaultdict(list)
-        for agreement, enterprise in rows.tuples():
+        for agreement, enterprise in rows:
             due = moment(
                 agreement.ends_on,
                 today,
@@ -302,6 +302,9 @@ async def submit(
     if step.next_commitment is not None:
         raise DomainError("error.evaluation_incomplete")
     evaluation = step.evaluation
+    if comment is not None:
+        # PostgreSQL refuses NUL in text; no control character belongs in a comment.
+        comment = "".join(c for c in comment if c.isprintable() or c == "\n").strip() or None
     evaluation.comment = comment
     evaluation.submitted_at, evaluation.submitted_by_id = now, actor.person_id
     await session.flush()
@@ -358,7 +361,7 @@ async def ended_in_scope(
     rows = await session.execute(
         ended.order_by(Agreement.ends_on.desc(), Agreement.id).offset(offset).limit(limit)
     )
-    return [await _result(session, a, e) for a, e in rows.tuples()], total
+    return [await _result(session, a, e) for a, e in rows], total
 
 
 async def result_of(session: AsyncSession, actor: Actor, agreement_id: int) -> EvaluationResult:
