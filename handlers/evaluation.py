@@ -42,7 +42,9 @@ async def rate(turn: Turn, argument: str) -> None:
 
 def _ask_next(turn: Turn, step: usecases.EvaluationStep) -> None:
     if step.next_commitment is not None:
-        turn.end()
+        if turn.state.flow == FLOW:
+            # Back from the comment to a score; any other flow the person is in stays.
+            turn.end()
         position = step.to_rate.index(step.next_commitment) + 1
         turn.reply(
             views.score_prompt(

@@ -25,10 +25,10 @@ from domain.agreements import (
 )
 from domain.commitments import CommitmentStatus, other_party
 from domain.errors import DomainError, InvalidTransition, NotFound
-from domain.roles import BUREAU_ROLES, Actor, Party, require_access
+from domain.roles import BUREAU_ROLES, Actor, Party, Role, require_access
 from handlers import agreement_views
 from handlers.core import Core
-from handlers.usecases.notify import audit, notify, staff_of
+from handlers.usecases.notify import audit, notify
 from handlers.usecases.scope import enterprises_covered, scope_of
 from storage.models import Agreement, AgreementEvaluation, Commitment, Enterprise, Person
 
@@ -110,7 +110,6 @@ async def find_agreement(session: AsyncSession, enterprise_id: int) -> Agreement
 async def remind_agreements(core: Core, today: date, now: datetime) -> int:
     """Queue the month-before notice and the end-date evaluation prompt, each once per end
     date: one message per person (an officer's agreements together), in one transaction."""
-    queued = 0
     async with core.sessions() as session, session.begin():
         rows = await session.execute(
             select(Agreement, Enterprise)
@@ -122,79 +121,119 @@ async def remind_agreements(core: Core, today: date, now: datetime) -> int:
             )
             .order_by(Agreement.ends_on, Agreement.id)
         )
+        owed = [
+            (agreement, enterprise, due)
+            for agreement, enterprise in rows
+            if (
+                due := moment(
+                    agreement.ends_on,
+                    today,
+                    agreement.expiry_noticed_for,
+                    agreement.evaluation_opened_for,
+                )
+            )
+            is not AgreementMoment.NOTHING
+        ]
+        if not owed:
+            return 0
+        counts = await open_counts_of(session, [agreement.id for agreement, _, _ in owed])
+        staff = await _staff_by_enterprise(session, [enterprise.id for _, enterprise, _ in owed])
+        notes: list[tuple[Person, str, AgreementMoment, list[agreement_views.Due], Party]] = []
         by_officer: dict[tuple[int, AgreementMoment], list[agreement_views.Due]] = defaultdict(list)
-        for agreement, enterprise in rows:
-            due = moment(
-                agreement.ends_on,
-                today,
-                agreement.expiry_noticed_for,
-                agreement.evaluation_opened_for,
-            )
-            if due is AgreementMoment.NOTHING:
-                continue
-            item = agreement_views.Due(
-                agreement, enterprise, await open_counts(session, agreement.id)
-            )
+        for agreement, enterprise, due in owed:
+            item = agreement_views.Due(agreement, enterprise, counts[agreement.id])
             if due is AgreementMoment.EXPIRY_NOTICE:
                 agreement.expiry_noticed_for = agreement.ends_on
             else:
                 agreement.evaluation_opened_for = agreement.ends_on
             audit(session, None, f"agreement.{due.value}", "agreement", agreement.id, now)
-            for person in await staff_of(session, enterprise.id):
-                queued += await notify(
-                    session,
-                    person,
-                    f"agreement_{due.value}",
-                    f"agreement:{agreement.id}:{due.value}:{agreement.ends_on}",
-                    partial(
-                        agreement_views.agreement_notice,
-                        due=due,
-                        items=[item],
-                        viewer=Party.ENTERPRISE,
-                        today=today,
-                    ),
-                    now,
-                )
+            key = f"agreement:{agreement.id}:{due.value}:{agreement.ends_on}"
+            for person in staff.get(enterprise.id, []):
+                notes.append((person, key, due, [item], Party.ENTERPRISE))
             if enterprise.officer_id is not None:
                 by_officer[(enterprise.officer_id, due)].append(item)
+        officers = await _people(session, [officer_id for officer_id, _ in by_officer])
         for (officer_id, due), items in by_officer.items():
-            officer = await session.get(Person, officer_id)
-            if officer is None:
+            if officer_id not in officers:
                 continue
             # The same agreements give the same key: a second instance queues nothing more.
             ids = ",".join(str(item.agreement.id) for item in items)
-            digest = hashlib.sha256(ids.encode()).hexdigest()[:16]
+            key = f"agreements:{due.value}:{today}:{hashlib.sha256(ids.encode()).hexdigest()[:16]}"
+            notes.append((officers[officer_id], key, due, items, Party.BUREAU))
+        queued = 0
+        for person, key, due, items, viewer in notes:
             queued += await notify(
                 session,
-                officer,
+                person,
                 f"agreement_{due.value}",
-                f"agreements:{due.value}:{today}:{digest}",
+                key,
                 partial(
                     agreement_views.agreement_notice,
                     due=due,
                     items=items,
-                    viewer=Party.BUREAU,
+                    viewer=viewer,
                     today=today,
                 ),
                 now,
             )
-    if queued:
-        log.info("agreement notices queued: %s", queued)
+    log.info("agreement notices: %s agreements, %s messages queued", len(owed), queued)
     return queued
 
 
-async def open_counts(session: AsyncSession, agreement_id: int) -> dict[Party, int]:
-    """Commitments not yet confirmed, per side."""
-    parties = await session.scalars(
-        select(Commitment.party).where(
-            Commitment.agreement_id == agreement_id,
-            Commitment.status != CommitmentStatus.CONFIRMED,
+# IN lists stay well under the databases' bound-parameter limits.
+_CHUNK = 500
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+
+
+async def open_counts_of(
+    session: AsyncSession, agreement_ids: list[int]
+) -> dict[int, dict[Party, int]]:
+    """Commitments not yet confirmed, per agreement and side."""
+    counts = {agreement_id: {party: 0 for party in Party} for agreement_id in agreement_ids}
+    for chunk in _chunks(agreement_ids):
+        rows = await session.execute(
+            select(Commitment.agreement_id, Commitment.party, func.count())
+            .where(
+                Commitment.agreement_id.in_(chunk),
+                Commitment.status != CommitmentStatus.CONFIRMED,
+            )
+            .group_by(Commitment.agreement_id, Commitment.party)
         )
-    )
-    counts = {Party.BUREAU: 0, Party.ENTERPRISE: 0}
-    for party in parties:
-        counts[party] += 1
+        for agreement_id, party, count in rows:
+            counts[agreement_id][party] = count
     return counts
+
+
+async def open_counts(session: AsyncSession, agreement_id: int) -> dict[Party, int]:
+    return (await open_counts_of(session, [agreement_id]))[agreement_id]
+
+
+async def _staff_by_enterprise(
+    session: AsyncSession, enterprise_ids: list[int]
+) -> dict[int, list[Person]]:
+    found: dict[int, list[Person]] = defaultdict(list)
+    for chunk in _chunks(enterprise_ids):
+        rows = await session.scalars(
+            select(Person)
+            .where(Person.enterprise_id.in_(chunk), Person.role == Role.STAFF)
+            .order_by(Person.id)
+        )
+        for person in rows:
+            if person.enterprise_id is not None:
+                found[person.enterprise_id].append(person)
+    return found
+
+
+async def _people(session: AsyncSession, person_ids: list[int]) -> dict[int, Person]:
+    found: dict[int, Person] = {}
+    for chunk in _chunks(person_ids):
+        found.update(
+            (p.id, p) for p in await session.scalars(select(Person).where(Person.id.in_(chunk)))
+        )
+    return found
 
 
 # --- the evaluation ----------------------------------------------------------------------
