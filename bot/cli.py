@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from bot import logs
+from bot import cli_agreement, logs
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from domain.errors import DomainError
@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--json", action="store_true")
     demo = commands.add_parser("demo", help="create demo data for a first try")
     demo.add_argument("--json", action="store_true")
+    cli_agreement.add_parser(commands)
     return parser
 
 
@@ -373,4 +374,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int | None]] = {
     "console": cmd_console,
     "run": cmd_run,
     "remind": cmd_remind,
+    "agreement": cli_agreement.cmd_agreement,
 }

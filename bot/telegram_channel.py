@@ -102,6 +102,7 @@ MENU_COMMANDS = (
     "commitments",
     "agreement",
     "stats",
+    "evaluations",
     "lang",
     "cancel",
     "help",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from domain.commitments import CommitmentAction, CommitmentStatus
 from domain.errors import DomainError
 from domain.roles import Party, Role
-from handlers import views
+from handlers import evaluation, views
 from handlers.attachments import clean_text, receive_file
 from handlers.messages import Button
 from handlers.turn import Turn
@@ -72,17 +72,25 @@ async def show_agreement(turn: Turn) -> None:
 async def agreement(turn: Turn, argument: str) -> None:
     """Shows both sides' commitments of one enterprise with status and due date."""
     enterprise, commitments = await usecases.agreement_of(turn.session, turn.actor, _id(argument))
+    period, period_buttons = await evaluation.period_section(turn, enterprise, commitments)
     if not commitments:
-        turn.say(turn.t("agreement.empty", enterprise=enterprise.name))
+        turn.say(
+            turn.t("agreement.empty", enterprise=enterprise.name) + "\n\n" + period,
+            buttons=period_buttons,
+        )
         return
-    sections = []
+    sections = [period]
     for party in Party:
         rows = [
             views.commitment_line(turn.lang, c, turn.today) for c in commitments if c.party is party
         ]
         if rows:
             sections.append(turn.t(f"agreement.section.{party.value}") + "\n" + "\n".join(rows))
-    turn.say("\n\n".join(sections), title=turn.t("agreement.title", enterprise=enterprise.name))
+    turn.say(
+        "\n\n".join(sections),
+        title=turn.t("agreement.title", enterprise=enterprise.name),
+        buttons=period_buttons,
+    )
 
 
 async def mark_done(turn: Turn, argument: str) -> None:

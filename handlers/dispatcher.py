@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from domain.errors import DomainError
 from domain.roles import BUREAU_ROLES, SUPERVISING_ROLES, Role
-from handlers import commitments, onboarding, report_problem, reports, statistics
+from handlers import commitments, evaluation, onboarding, report_problem, reports, statistics
 from handlers.attachments import prefetched
 from handlers.core import Core
 from handlers.i18n import normalise_language, translate
@@ -37,6 +37,7 @@ FLOWS: dict[str, ModuleType] = {
     "rep": reports,
     "cm": commitments,
     "st": statistics,
+    "ev": evaluation,
 }
 
 # command -> (handler, roles allowed; None = anyone, bound or not)
@@ -53,6 +54,7 @@ COMMANDS: dict[str, tuple[Step, tuple[Role, ...] | None]] = {
     "agreement": (commitments.show_agreement, tuple(Role)),
     "stats": (statistics.show_stats, SUPERVISING_ROLES),
     "export": (statistics.send_export, SUPERVISING_ROLES),
+    "evaluations": (evaluation.show_evaluations, SUPERVISING_ROLES),
 }
 # WeCom users type Chinese words for binding (SPEC §6).
 ALIASES = {"绑定": "start"}

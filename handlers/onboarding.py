@@ -10,12 +10,13 @@ from handlers.usecases.people import LINK_CODE_LIFETIME, bind, issue_link_code
 
 # Commands listed in /help, by role; unbound chats see only binding and help.
 _EVERYONE = ("link", "lang", "cancel", "help")
+_SUPERVISING = ("inbox", "commitments", "agreement", "stats", "export", "evaluations")
 HELP_COMMANDS: dict[Role | None, tuple[str, ...]] = {
     None: ("start", "help", "lang"),
     Role.STAFF: ("report", "myreports", "commitments", "agreement", *_EVERYONE),
     Role.OFFICER: ("inbox", "commitments", "agreement", *_EVERYONE),
-    Role.SUPERVISOR: ("inbox", "commitments", "agreement", "stats", "export", *_EVERYONE),
-    Role.ADMIN: ("inbox", "commitments", "agreement", "stats", "export", *_EVERYONE),
+    Role.SUPERVISOR: (*_SUPERVISING, *_EVERYONE),
+    Role.ADMIN: (*_SUPERVISING, *_EVERYONE),
 }
 
 

@@ -126,6 +126,38 @@ class Agreement(Base):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), unique=True)
     signed_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The period and who signed for each side (migration 0011).
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date, index=True)
+    bureau_signatory: Mapped[str | None] = mapped_column(String(100))
+    bureau_signatory_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    enterprise_signatory: Mapped[str | None] = mapped_column(String(100))
+    # The end date each notice was sent for: a moved end date arms it again.
+    expiry_noticed_for: Mapped[date | None] = mapped_column(Date)
+    evaluation_opened_for: Mapped[date | None] = mapped_column(Date)
+
+
+class AgreementEvaluation(Base):
+    """One side's rating (评价) of the other side's commitments at the end of a period."""
+
+    __tablename__ = "agreement_evaluations"
+    __table_args__ = (UniqueConstraint("agreement_id", "period_ends_on", "party"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    period_ends_on: Mapped[date] = mapped_column(Date)
+    # The side that rates; it rates the other side's commitments.
+    party: Mapped[Party] = mapped_column(StrEnumType(Party))
+    # {commitment id: 1..5}, saved at every press so a half-done evaluation can be resumed.
+    ratings: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    comment: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Commitment(Base):

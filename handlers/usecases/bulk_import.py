@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.dates import parse_date
 from domain.errors import DomainError
 from domain.roles import Party, Role
+from handlers.usecases.agreements import AgreementTerms, set_terms
 from handlers.usecases.commitments import add_commitment
 from handlers.usecases.people import add_enterprise, add_officer
 
@@ -32,6 +33,10 @@ ALIASES = {
     "内容": "text",
     "承诺内容": "text",
     "截止日期": "due",
+    "协议开始": "agreement_start",
+    "协议结束": "agreement_end",
+    "局方签署人": "bureau_signatory",
+    "企业签署人": "enterprise_signatory",
 }
 PARTIES = {
     "bureau": Party.BUREAU,
@@ -94,6 +99,7 @@ async def import_rows(
                     now,
                 )
                 enterprises[_text(row, "ref") or str(enterprise.id)] = enterprise.id
+                await _agreement_columns(session, row, enterprise.id, number, now)
                 result.enterprises.append(
                     {"row": number, "id": enterprise.id, "name": enterprise.name, "code": code}
                 )
@@ -144,4 +150,38 @@ def _due(row: dict[str, Any], number: int) -> date:
     parsed = parse_date(_text(row, "due"))
     if parsed is None:
         raise ImportRowError(number, f"due {_text(row, 'due')!r} is not a date (YYYY-MM-DD)")
+    return parsed
+
+
+AGREEMENT_COLUMNS = ("agreement_start", "agreement_end", "bureau_signatory", "enterprise_signatory")
+
+
+async def _agreement_columns(
+    session: AsyncSession, row: dict[str, Any], enterprise_id: int, number: int, now: datetime
+) -> None:
+    """Set the enterprise's agreement period and signatories when the row gives them."""
+    if not any(_text(row, column) for column in AGREEMENT_COLUMNS):
+        return
+    if not (_text(row, "agreement_start") and _text(row, "agreement_end")):
+        raise ImportRowError(
+            number, "agreement_start and agreement_end (协议开始/协议结束) go together"
+        )
+    terms = AgreementTerms(
+        starts_on=_date_cell(row, "agreement_start", number),
+        ends_on=_date_cell(row, "agreement_end", number),
+        bureau_signatory=_text(row, "bureau_signatory") or None,
+        enterprise_signatory=_text(row, "enterprise_signatory") or None,
+    )
+    await set_terms(session, enterprise_id, terms, now)
+
+
+def _date_cell(row: dict[str, Any], column: str, number: int) -> date:
+    value = row.get(column)
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    parsed = parse_date(_text(row, column))
+    if parsed is None:
+        raise ImportRowError(number, f"{column} {_text(row, column)!r} is not a date (YYYY-MM-DD)")
     return parsed

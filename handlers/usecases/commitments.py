@@ -11,9 +11,10 @@ from domain.commitments import CommitmentAction, CommitmentStatus, check_transit
 from domain.errors import DomainError, NotFound
 from domain.roles import Actor, Party, require_access
 from handlers import views
+from handlers.usecases.agreements import agreement_for
 from handlers.usecases.notify import audit, notify, other_side
 from handlers.usecases.scope import enterprises_covered, load_in_scope, scope_of
-from storage.models import Agreement, Attachment, Commitment, Enterprise
+from storage.models import Attachment, Commitment, Enterprise
 
 MAX_COMMITMENT_TEXT = 1000
 
@@ -34,13 +35,7 @@ async def add_commitment(
     text = " ".join(text.split())
     if not text or len(text) > MAX_COMMITMENT_TEXT:
         raise DomainError("error.commitment_text_invalid", limit=MAX_COMMITMENT_TEXT)
-    agreement = await session.scalar(
-        select(Agreement).where(Agreement.enterprise_id == enterprise_id)
-    )
-    if agreement is None:
-        agreement = Agreement(enterprise_id=enterprise_id, created_at=now)
-        session.add(agreement)
-        await session.flush()
+    agreement = await agreement_for(session, enterprise_id, now)
     commitment = Commitment(
         agreement_id=agreement.id,
         enterprise_id=enterprise_id,
