@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from domain.dates import parse_date, parse_date_time
+from domain.dates import parse_date
 from domain.errors import DomainError
 from domain.reports import ReportAction, check_transition
-from handlers import views
+from handlers import date_input, views
 from handlers.attachments import clean_text
 from handlers.messages import Button
 from handlers.turn import Turn
@@ -143,23 +143,9 @@ def _read(turn: Turn, step: str) -> str | None:
     if text is None:
         return None
     if step == "when":
-        when = parse_date_time(text)
-        if when is None:
-            turn.say(turn.t("input.bad_date_time"))
-            return None
-        if when.date() < turn.today:
-            turn.say(turn.t("input.date_past"))
-            return None
-        return when.strftime("%Y-%m-%d %H:%M")
+        return date_input.read(turn, text, need_time=True)
     if step == "target_on":
-        day = parse_date(text)
-        if day is None:
-            turn.say(turn.t("input.bad_date"))
-            return None
-        if day < turn.today:
-            turn.say(turn.t("input.date_past"))
-            return None
-        return day.isoformat()
+        return date_input.read(turn, text, need_time=False)
     return text
 
 
@@ -178,3 +164,4 @@ BUTTONS = {
     "no": _asking(ReportAction.REJECT_SOLUTION),
     "rate": rate,
 }
+date_input.resume_with(FLOW, on_text)
