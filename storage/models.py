@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Connection,
     BigInteger,
     Boolean,
     Date,
@@ -17,13 +18,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapper, Mapped, mapped_column, relationship
 
 from domain.commitments import CommitmentStatus
 from domain.reports import ReportStatus, Urgency
 from domain.roles import Party, Role
+from domain.search_text import searchable
 from storage.types import StrEnumType, UTCDateTime
 
 # Named constraints so migrations agree on SQLite (batch mode) and PostgreSQL.
@@ -167,7 +170,11 @@ class Report(Base):
     """A quality problem reported by an enterprise."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_status_submitted_at", "status", "submitted_at"),)
+    __table_args__ = (
+        Index("ix_reports_status_submitted_at", "status", "submitted_at"),
+        # Lists and /search show the most recent first and stop at a page.
+        Index("ix_reports_submitted_at", "submitted_at"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
@@ -192,9 +199,18 @@ class Report(Base):
     # Set once when the first response came too late and the supervisor was told.
     response_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     follow_up_nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Reference, product and description folded for /search (domain.search_text); kept
+    # up to date on every write below.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+@event.listens_for(Report, "before_insert")
+@event.listens_for(Report, "before_update")
+def _fold_search_text(_mapper: Mapper[Report], _connection: Connection, report: Report) -> None:
+    report.search_text = searchable(report.reference, report.product, report.description)
 
 
 class ReportEvent(Base):
