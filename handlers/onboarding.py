@@ -13,10 +13,18 @@ _EVERYONE = ("link", "lang", "cancel", "help")
 HELP_COMMANDS: dict[Role | None, tuple[str, ...]] = {
     None: ("start", "help", "lang"),
     Role.STAFF: ("report", "myreports", "commitments", "agreement", *_EVERYONE),
-    Role.OFFICER: ("inbox", "commitments", "agreement", *_EVERYONE),
-    Role.SUPERVISOR: ("inbox", "commitments", "agreement", "stats", "export", *_EVERYONE),
-    Role.ADMIN: ("inbox", "commitments", "agreement", "stats", "export", *_EVERYONE),
+    Role.OFFICER: ("inbox", "search", "commitments", "agreement", *_EVERYONE),
+    Role.SUPERVISOR: ("inbox", "search", "commitments", "agreement", "stats", "export", *_EVERYONE),
+    Role.ADMIN: ("inbox", "search", "commitments", "agreement", "stats", "export", *_EVERYONE),
 }
+# Commands /help also offers as buttons: those that need no argument and leave nothing.
+_NOT_AS_BUTTONS = ("start", "help", "search", "link", "cancel")
+# Payloads "cmd:run:<command>" run that command, checked like a typed one (dispatcher).
+COMMAND_FLOW = "cmd"
+
+
+def command_payload(command: str) -> str:
+    return f"{COMMAND_FLOW}:run:{command}"
 
 
 async def start(turn: Turn) -> None:
@@ -66,7 +74,12 @@ async def show_help(turn: Turn) -> None:
     role = turn.person.role if turn.person else None
     lines = [f"/{command} — {turn.t(f'command.{command}')}" for command in HELP_COMMANDS[role]]
     intro = turn.t("help.intro_bound") if turn.person else turn.t("help.intro_unbound")
-    turn.say("\n".join([intro, *lines]), title=turn.t("bot.name"))
+    offered = [c for c in HELP_COMMANDS[role] if c not in _NOT_AS_BUTTONS]
+    buttons = [
+        [Button(turn.t(f"command.{c}"), command_payload(c)) for c in offered[i : i + 2]]
+        for i in range(0, len(offered), 2)
+    ]
+    turn.say("\n".join([intro, *lines]), title=turn.t("bot.name"), buttons=buttons)
 
 
 async def cancel(turn: Turn) -> None:

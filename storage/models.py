@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    Connection,
     BigInteger,
     Boolean,
+    Connection,
     Date,
     ForeignKey,
     Index,
@@ -21,7 +21,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
-from sqlalchemy.orm import DeclarativeBase, Mapper, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
 
 from domain.commitments import CommitmentStatus
 from domain.reports import ReportStatus, Urgency

@@ -134,4 +134,8 @@ _KEY_ROOTS = {
     "event",
     "bot",
     "console",
+    "when",
+    "list",
+    "search",
+    "words",
 }
