@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, Text, column, func, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.references import format_reference
 from domain.reports import CLOSED_STATUSES
 from domain.roles import BUREAU_ROLES, Actor, require_role
-from domain.search_text import MAX_QUERY, search_key
+from domain.search_text import MAX_QUERY, fold, fts_phrase, search_tokens
 from handlers.usecases.scope import enterprises_covered
-from storage.models import Enterprise, Report
+from storage.models import SEARCH_INDEX, Enterprise, Report
 
+# SQLite's FTS5 index of Report.search_text (storage.models.SEARCH_INDEX).
+_FTS = table(SEARCH_INDEX, column("rowid", Integer), column("search_text", Text))
 # QP-2026-0002, qp 2026 0002, qp20260002, 2026-0002, 2026-2
 _REFERENCE = re.compile(r"(?:qp)?[\s-]*(\d{4})[\s-]*(\d{1,6})", re.IGNORECASE)
 
@@ -43,24 +45,57 @@ async def search_reports(
     session: AsyncSession, actor: Actor, text: str, offset: int = 0, limit: int = 10
 ) -> list[tuple[Report, Enterprise]]:
     """Reports in scope whose reference, enterprise, product or description contain the
-    text; most recent first."""
+    text; most recent (highest number) first.
+
+    Each kind of match walks its candidates newest first and stops at the page: a common
+    word stops early, a rare one has few candidates (bench/search_bench.py).
+    """
     require_role(actor, *BUREAU_ROLES)
-    key = search_key(text)[:MAX_QUERY]
-    if not key:
+    phrase = fts_phrase(text)
+    if phrase is None:
+        return []
+    wanted = offset + limit
+    if session.get_bind().dialect.name == "sqlite":
+        by_text = (
+            select(Report.id)
+            .select_from(_FTS)
+            .join(Report, Report.id == _FTS.c.rowid)
+            .join(Enterprise, Report.enterprise_id == Enterprise.id)
+            .where(_FTS.c.search_text.op("MATCH")(phrase), enterprises_covered(actor))
+            .order_by(_FTS.c.rowid.desc())
+        )
+    else:
+        tokens = search_tokens(text[:MAX_QUERY])
+        by_text = (
+            select(Report.id)
+            .join(Enterprise, Report.enterprise_id == Enterprise.id)
+            .where(Report.search_text.contains(tokens, autoescape=True))
+            .where(enterprises_covered(actor))
+            .order_by(Report.id.desc())
+        )
+    # Enterprises are few: find those named first, then only their reports.
+    named = list(
+        await session.scalars(
+            select(Enterprise.id).where(
+                func.lower(Enterprise.name).contains(fold(text[:MAX_QUERY]), autoescape=True),
+                enterprises_covered(actor),
+            )
+        )
+    )
+    found = set(await session.scalars(by_text.limit(wanted)))
+    if named:
+        by_name = (
+            select(Report.id).where(Report.enterprise_id.in_(named)).order_by(Report.id.desc())
+        )
+        found |= set(await session.scalars(by_name.limit(wanted)))
+    page = sorted(found, reverse=True)[offset:wanted]
+    if not page:
         return []
     rows = await session.execute(
         select(Report, Enterprise)
         .join(Enterprise, Report.enterprise_id == Enterprise.id)
-        .where(
-            enterprises_covered(actor),
-            or_(
-                Report.search_text.contains(key, autoescape=True),
-                func.lower(Enterprise.name).contains(key, autoescape=True),
-            ),
-        )
-        .order_by(Report.submitted_at.desc(), Report.id.desc())
-        .offset(offset)
-        .limit(limit)
+        .where(Report.id.in_(page))
+        .order_by(Report.id.desc())
     )
     return [(report, enterprise) for report, enterprise in rows]
 
