@@ -7,6 +7,7 @@ from handlers.i18n import LANGUAGES, normalise_language
 from handlers.messages import Button
 from handlers.turn import Turn
 from handlers.usecases.people import LINK_CODE_LIFETIME, bind, issue_link_code
+from storage.models import Enterprise
 
 # Commands listed in /help, by role; unbound chats see only binding and help.
 _EVERYONE = ("link", "lang", "cancel", "help")
@@ -57,7 +58,15 @@ async def start(turn: Turn) -> None:
         # language_code): notifications are rendered in it later, outside this chat.
         person.language = turn.state.language or normalise_language(turn.event.language_hint)
     turn.person = person
-    turn.say(turn.t("bind.done", name=person.name, role=turn.t(f"role.{person.role.value}")))
+    role = turn.t(f"role.{person.role.value}")
+    enterprise = (
+        await turn.session.get(Enterprise, person.enterprise_id) if person.enterprise_id else None
+    )
+    if enterprise is not None:
+        # Staff see which enterprise the code bound them to: a wrong code shows at once.
+        turn.say(turn.t("bind.done_staff", enterprise=enterprise.name, name=person.name, role=role))
+    else:
+        turn.say(turn.t("bind.done", name=person.name, role=role))
     await show_help(turn)
 
 

@@ -157,3 +157,14 @@ class TestPaging:
         officer = await bind(core, "officer", world.officer[1])
         await officer.send("/inbox")
         assert "还没有已办结" in (await officer.press("已办结"))[0].text
+
+
+class TestSmallThings:
+    async def test_binding_confirms_the_enterprise(self, core: Core, world: World) -> None:
+        staff = Chat(core, "staff")
+        bound = (await staff.send(f"/start {world.enterprise[1]}"))[0].text
+        assert bound.startswith("绑定成功：杭州精工机械有限公司 · ")
+        officer = Chat(core, "officer")
+        assert (await officer.send(f"/start {world.officer[1]}"))[0].text.startswith(
+            "绑定成功：王丽（"
+        )
