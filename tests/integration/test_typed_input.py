@@ -168,3 +168,8 @@ class TestSmallThings:
         assert (await officer.send(f"/start {world.officer[1]}"))[0].text.startswith(
             "绑定成功：王丽（"
         )
+
+    async def test_english_plurals_in_the_commitments_list(self, core: Core, world: World) -> None:
+        staff = await bind(core, "staff-en", world.enterprise[1], language="en")
+        listing = (await staff.send("/commitments"))[0].text
+        assert "1 day overdue" in listing and "1 days" not in listing
