@@ -12,7 +12,7 @@ from domain.roles import Role
 from handlers.core import Core
 from handlers.usecases.people import actor_of
 from handlers.usecases.reports import ReportDraft, submit_report
-from storage.models import Person
+from storage.models import Attachment, Person, Report
 from tests.conftest import World, build_world
 from tests.support import Chat
 
@@ -173,3 +173,24 @@ class TestSmallThings:
         staff = await bind(core, "staff-en", world.enterprise[1], language="en")
         listing = (await staff.send("/commitments"))[0].text
         assert "1 day overdue" in listing and "1 days" not in listing
+
+    async def test_a_photo_at_the_description_step_is_kept(self, core: Core, world: World) -> None:
+        staff = await bind(core, "staff", world.enterprise[1])
+        await staff.send("/report")
+        await staff.press("rp:area:std")
+        await staff.press("rp:areas")
+        await staff.send("主轴")
+        kept = await staff.send_file(b"\xff\xd8one", "a.jpg", "image/jpeg")
+        assert "请再用文字描述" in kept[0].text
+        captioned = await staff.send_file(b"\xff\xd8two", "b.jpg", "image/jpeg", caption="主轴异响")
+        assert "共2个" in captioned[0].text and "（4/6）" in captioned[-1].text
+        await staff.press("rp:files")
+        await staff.press("rp:urg:normal")
+        assert "QP-2026-" in (await staff.press("rp:submit"))[-1].text
+        async with core.sessions() as session:
+            report = await session.scalar(select(Report))
+            assert report is not None and report.description == "主轴异响"
+            attached = await session.scalars(
+                select(Attachment).where(Attachment.report_id == report.id)
+            )
+            assert len(list(attached)) == 2
