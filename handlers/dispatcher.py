@@ -187,7 +187,7 @@ async def _run_command(turn: Turn, command: str) -> None:
 async def _press_button(turn: Turn, payload: str) -> None:
     flow, _, rest = payload.partition(":")
     step, _, argument = rest.partition(":")
-    if flow == onboarding.COMMAND_FLOW and step == "run" and len(payload) <= 64:
+    if flow == onboarding.COMMAND_FLOW and step == "run" and len(payload.encode()) <= 64:
         await _run_command(turn, argument)  # a /help button: checked like the typed command
         return
     module = FLOWS.get(flow)
