@@ -480,14 +480,17 @@ class TestExport:
 
 
 class TestTypedDates:
-    async def _scheduling(self, core: Core, world: World, language: str | None = None) -> Chat:
+    async def _scheduling(
+        self, core: Core, world: World, language: str | None = None, step: str = "sch"
+    ) -> Chat:
+        """A submitted, accepted report; the officer has pressed `step` (schedule, escalate)."""
         staff = await bind(core, "staff", world.enterprise[1])
         await submit_report(staff)
         officer = Chat(core, "officer", language=language)
         await officer.send(f"/start {world.officer[1]}")
         report_id = (await outbox(core))[0].message["buttons"][0][0]["payload"].split(":")[-1]
         await officer.press(f"rep:acc:{report_id}")
-        await officer.press(f"rep:sch:{report_id}")
+        await officer.press(f"rep:{step}:{report_id}")
         return officer
 
     async def test_typed_time_is_echoed_with_its_weekday_and_confirmed(
@@ -548,11 +551,7 @@ class TestTypedDates:
         await officer.press("Confirm")
 
     async def test_research_target_date(self, core: Core, world: World) -> None:
-        staff = await bind(core, "staff", world.enterprise[1])
-        await submit_report(staff)
-        officer = await bind(core, "officer", world.officer[1])
-        report_id = (await outbox(core))[0].message["buttons"][0][0]["payload"].split(":")[-1]
-        await officer.press(f"rep:esc:{report_id}")
+        officer = await self._scheduling(core, world, step="esc")
         await officer.send("需要跨部门检测资源")
         assert "2026-12-31（周四），对吗" in (await officer.send("12月31日"))[0].text
         assert "专题研究" in (await officer.press("确认"))[0].text
