@@ -1,4 +1,4 @@
-"""Demo data for a first try: two cities, officers, enterprises and commitments."""
+"""Demo data for a first try, in Liaoning: three cities, officers, enterprises, commitments."""
 
 from __future__ import annotations
 
@@ -21,21 +21,23 @@ async def create_demo(core: Core) -> list[tuple[str, str]]:
     async with core.sessions() as session, session.begin():
         if not await count_people(session):
             await add_officer(session, "赵敏", "省局", Role.SUPERVISOR, now)
-            await add_officer(session, "钱伟", "杭州市", Role.SUPERVISOR, now)
-            wang, _ = await add_officer(session, "王丽", "杭州市", Role.OFFICER, now)
-            li, _ = await add_officer(session, "李强", "宁波市", Role.OFFICER, now)
+            await add_officer(session, "钱伟", "沈阳市", Role.SUPERVISOR, now)
+            wang, _ = await add_officer(session, "王丽", "沈阳市", Role.OFFICER, now)
+            li, _ = await add_officer(session, "李强", "大连市", Role.OFFICER, now)
+            chen, _ = await add_officer(session, "陈刚", "鞍山市", Role.OFFICER, now)
             machine, _ = await add_enterprise(
-                session, "杭州精工机械有限公司", "杭州市", wang.id, None, now
+                session, "沈阳精工机械有限公司", "沈阳市", wang.id, None, now
             )
             appliance, _ = await add_enterprise(
-                session, "宁波海曙电器有限公司", "宁波市", li.id, None, now
+                session, "大连轴承制造有限公司", "大连市", li.id, None, now
             )
+            await add_enterprise(session, "鞍山特种阀门有限公司", "鞍山市", chen.id, None, now)
             plan = [
                 (machine.id, Party.BUREAU, "组织计量专家上门校准关键量具", -8),
                 (machine.id, Party.BUREAU, "协助企业完成 ISO 9001 体系内审", 2),
                 (machine.id, Party.ENTERPRISE, "建立产品质量追溯台账", -1),
                 (machine.id, Party.ENTERPRISE, "派员参加标准化培训", 20),
-                (appliance.id, Party.BUREAU, "提供CCC认证政策辅导", 3),
+                (appliance.id, Party.BUREAU, "组织轴承产品计量检测能力评估", 3),
                 (appliance.id, Party.ENTERPRISE, "完成出厂检验设备更新", 30),
             ]
             for enterprise_id, party, text, days in plan:

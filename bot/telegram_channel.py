@@ -363,7 +363,9 @@ def event_for(update: Update) -> IncomingEvent | None:
     chat_id, user_id = str(message.chat.id), str(user.id)
     incoming = _incoming_file(message)
     if incoming is not None:
-        return IncomingEvent(CHANNEL, chat_id, user_id, file=incoming, **common)
+        # A caption travels as the text: at the description step it is the description.
+        caption = message.caption or ""
+        return IncomingEvent(CHANNEL, chat_id, user_id, text=caption, file=incoming, **common)
     if message.text is not None:
         return IncomingEvent.from_text(CHANNEL, chat_id, user_id, message.text, **common)
     # A sticker, a voice note, a location…: an empty text, answered by the current step.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from domain.commitments import CommitmentAction, CommitmentStatus
 from domain.errors import DomainError
 from domain.roles import Party, Role
-from handlers import evaluation, views
+from handlers import evaluation, paging, views
 from handlers.attachments import clean_text, receive_file
 from handlers.messages import Button
 from handlers.turn import Turn
@@ -21,14 +21,16 @@ def _id(argument: str) -> int:
     return int(argument)
 
 
-async def show_open(turn: Turn) -> None:
-    """Lists what needs this person's action, overdue first, with buttons."""
-    found = await usecases.open_for(turn.session, turn.actor, turn.today)
+async def show_open(turn: Turn, offset: int = 0) -> None:
+    """Lists what needs this person's action, overdue first, with buttons, a page at a time."""
+    found = await usecases.open_for(
+        turn.session, turn.actor, turn.today, limit=paging.PAGE + 1, offset=offset
+    )
     if not found:
-        turn.say(turn.t("commitments.none"))
+        turn.say(turn.t("commitments.none" if offset == 0 else "list.end"))
         return
     lines, buttons = [], []
-    for commitment, enterprise in found:
+    for commitment, enterprise in found[: paging.PAGE]:
         prefix = "" if turn.actor.role is Role.STAFF else f"{enterprise.name} · "
         lines.append(prefix + views.commitment_line(turn.lang, commitment, turn.today))
         if commitment.party is turn.actor.party:
@@ -48,7 +50,9 @@ async def show_open(turn: Turn) -> None:
                     ),
                 ]
             )
-    turn.say("\n".join(lines), title=turn.t("commitments.title"), buttons=buttons)
+    title = paging.page_title(turn, turn.t("commitments.title"), offset, len(lines))
+    buttons += paging.more_row(turn, "cm", offset, len(found) > paging.PAGE)
+    turn.say("\n".join(lines), title=title, buttons=buttons)
 
 
 async def show_agreement(turn: Turn) -> None:

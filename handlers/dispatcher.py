@@ -18,7 +18,18 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from domain.errors import DomainError
 from domain.roles import BUREAU_ROLES, SUPERVISING_ROLES, Role
-from handlers import commitments, evaluation, onboarding, report_problem, reports, statistics
+from handlers import (
+    browse,
+    commitments,
+    date_input,
+    evaluation,
+    onboarding,
+    paging,
+    report_problem,
+    reports,
+    statistics,
+    typed_words,
+)
 from handlers.attachments import prefetched
 from handlers.core import Core
 from handlers.i18n import normalise_language, translate
@@ -38,6 +49,9 @@ FLOWS: dict[str, ModuleType] = {
     "cm": commitments,
     "st": statistics,
     "ev": evaluation,
+    "dt": date_input,
+    paging.FLOW: browse,
+    typed_words.FLOW: typed_words,
 }
 
 # command -> (handler, roles allowed; None = anyone, bound or not)
@@ -48,8 +62,9 @@ COMMANDS: dict[str, tuple[Step, tuple[Role, ...] | None]] = {
     "cancel": (onboarding.cancel, None),
     "link": (onboarding.link_channel, tuple(Role)),
     "report": (report_problem.begin, (Role.STAFF,)),
-    "myreports": (reports.my_reports, (Role.STAFF,)),
-    "inbox": (reports.show_inbox, BUREAU_ROLES),
+    "myreports": (browse.my_reports, (Role.STAFF,)),
+    "inbox": (browse.show_inbox, BUREAU_ROLES),
+    "search": (browse.search, BUREAU_ROLES),
     "commitments": (commitments.show_open, tuple(Role)),
     "agreement": (commitments.show_agreement, tuple(Role)),
     "stats": (statistics.show_stats, SUPERVISING_ROLES),
@@ -137,6 +152,10 @@ async def _route(turn: Turn) -> None:
                     **{**event.__dict__, "command": command, "text": text[len(word) :].strip()}
                 )
                 event = turn.event
+    # Words for commands (帮助, 我的报告, 搜索 X): only where no step waits for text.
+    said = typed_words.command_word(event.text) if turn.state.flow is None else None
+    if event.command is None and event.payload is None and said is not None:
+        turn.event = event = dataclasses.replace(event, command=said[0], text=said[1])
     if event.command is not None:
         await _run_command(turn, event.command)
     elif event.payload is not None:
@@ -150,7 +169,7 @@ async def _route(turn: Turn) -> None:
     elif event.file is not None:
         turn.say(turn.t("file.not_expected"))
     else:
-        turn.say(turn.t("help.not_understood"))
+        await typed_words.free_text(turn)
 
 
 async def _run_command(turn: Turn, command: str) -> None:
@@ -172,6 +191,9 @@ async def _run_command(turn: Turn, command: str) -> None:
 async def _press_button(turn: Turn, payload: str) -> None:
     flow, _, rest = payload.partition(":")
     step, _, argument = rest.partition(":")
+    if flow == onboarding.COMMAND_FLOW and step == "run" and len(payload.encode()) <= 64:
+        await _run_command(turn, argument)  # a /help button: checked like the typed command
+        return
     module = FLOWS.get(flow)
     handler = getattr(module, "BUTTONS", {}).get(step) if module else None
     if handler is None or len(payload.encode()) > 64:

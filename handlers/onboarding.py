@@ -7,17 +7,26 @@ from handlers.i18n import LANGUAGES, normalise_language
 from handlers.messages import Button
 from handlers.turn import Turn
 from handlers.usecases.people import LINK_CODE_LIFETIME, bind, issue_link_code
+from storage.models import Enterprise
 
 # Commands listed in /help, by role; unbound chats see only binding and help.
 _EVERYONE = ("link", "lang", "cancel", "help")
-_SUPERVISING = ("inbox", "commitments", "agreement", "stats", "export", "evaluations")
+_SUPERVISING = ("inbox", "search", "commitments", "agreement", "stats", "export", "evaluations")
 HELP_COMMANDS: dict[Role | None, tuple[str, ...]] = {
     None: ("start", "help", "lang"),
     Role.STAFF: ("report", "myreports", "commitments", "agreement", *_EVERYONE),
-    Role.OFFICER: ("inbox", "commitments", "agreement", *_EVERYONE),
+    Role.OFFICER: ("inbox", "search", "commitments", "agreement", *_EVERYONE),
     Role.SUPERVISOR: (*_SUPERVISING, *_EVERYONE),
     Role.ADMIN: (*_SUPERVISING, *_EVERYONE),
 }
+# Commands /help also offers as buttons: those that need no argument and leave nothing.
+_NOT_AS_BUTTONS = ("start", "help", "search", "link", "cancel")
+# Payloads "cmd:run:<command>" run that command, checked like a typed one (dispatcher).
+COMMAND_FLOW = "cmd"
+
+
+def command_payload(command: str) -> str:
+    return f"{COMMAND_FLOW}:run:{command}"
 
 
 async def start(turn: Turn) -> None:
@@ -50,7 +59,15 @@ async def start(turn: Turn) -> None:
         # language_code): notifications are rendered in it later, outside this chat.
         person.language = turn.state.language or normalise_language(turn.event.language_hint)
     turn.person = person
-    turn.say(turn.t("bind.done", name=person.name, role=turn.t(f"role.{person.role.value}")))
+    role = turn.t(f"role.{person.role.value}")
+    enterprise = (
+        await turn.session.get(Enterprise, person.enterprise_id) if person.enterprise_id else None
+    )
+    if enterprise is not None:
+        # Staff see which enterprise the code bound them to: a wrong code shows at once.
+        turn.say(turn.t("bind.done_staff", enterprise=enterprise.name, name=person.name, role=role))
+    else:
+        turn.say(turn.t("bind.done", name=person.name, role=role))
     await show_help(turn)
 
 
@@ -67,7 +84,12 @@ async def show_help(turn: Turn) -> None:
     role = turn.person.role if turn.person else None
     lines = [f"/{command} — {turn.t(f'command.{command}')}" for command in HELP_COMMANDS[role]]
     intro = turn.t("help.intro_bound") if turn.person else turn.t("help.intro_unbound")
-    turn.say("\n".join([intro, *lines]), title=turn.t("bot.name"))
+    offered = [c for c in HELP_COMMANDS[role] if c not in _NOT_AS_BUTTONS]
+    buttons = [
+        [Button(turn.t(f"command.{c}"), command_payload(c)) for c in offered[i : i + 2]]
+        for i in range(0, len(offered), 2)
+    ]
+    turn.say("\n".join([intro, *lines]), title=turn.t("bot.name"), buttons=buttons)
 
 
 async def cancel(turn: Turn) -> None:

@@ -8,6 +8,7 @@ from domain.reminders import MAX_DIGEST_ENTRIES, CommitmentItem, Digest
 from domain.reports import ReportAction
 from domain.roles import Party
 from handlers.i18n import translate as t
+from handlers.i18n import translate_count
 from handlers.messages import Button, Reply
 from handlers.views import action_button, local_time, status_text
 from storage.models import Commitment, Enterprise, Report
@@ -28,7 +29,7 @@ def waited_text(lang: str, since: datetime, now: datetime) -> str:
     hours = max(0, int((now - since).total_seconds() // 3600))
     if hours < 24:
         return t(lang, "digest.waited_hours", hours=hours)
-    return t(lang, "digest.waited_days", days=hours // 24)
+    return translate_count(lang, "count.days", hours // 24)
 
 
 def _commitment_button(lang: str, item: CommitmentItem, viewer_party: Party) -> Button:
@@ -57,13 +58,13 @@ def digest_message(lang: str, digest: Digest, viewer_party: Party, now: datetime
             lines.append(
                 t(
                     lang,
-                    "digest.line.overdue",
+                    "digest.line.overdue_since",
                     id=item.commitment_id,
                     party=_party(lang, item.party),
                     enterprise=item.enterprise_name,
                     text=item.text,
                     due=item.due_on.isoformat(),
-                    days=overdue.days_overdue,
+                    overdue=translate_count(lang, "count.days_overdue", overdue.days_overdue),
                 )
             )
             buttons.append([_commitment_button(lang, item, viewer_party)])
@@ -117,7 +118,7 @@ def _due_when(lang: str, due_on: date, today: date) -> str:
     days = (due_on - today).days
     if days == 0:
         return t(lang, "digest.due_today")
-    return t(lang, "digest.due_in_days", days=days)
+    return translate_count(lang, "count.due_in_days", days)
 
 
 def commitment_escalation(
@@ -125,9 +126,10 @@ def commitment_escalation(
     commitment: Commitment,
     enterprise: Enterprise,
     officer_name: str,
-    working_days: int,
+    days_overdue: int,
 ) -> Reply:
-    """To the supervisors: a commitment overdue for more than 5 working days."""
+    """To the supervisors: a commitment overdue for more than 5 working days (shown in days,
+    the unit of the digests and lists)."""
     return Reply(
         title=t(lang, "escalation.commitment.title", id=commitment.id),
         text=t(
@@ -137,7 +139,7 @@ def commitment_escalation(
             party=_party(lang, commitment.party),
             text=commitment.text,
             due=commitment.due_on.isoformat(),
-            days=working_days,
+            days=days_overdue,
             officer=officer_name,
         ),
         buttons=[[Button(t(lang, "button.view"), f"cm:agr:{enterprise.id}")]],
@@ -145,7 +147,7 @@ def commitment_escalation(
 
 
 def commitment_escalated_notice(
-    lang: str, commitment: Commitment, enterprise: Enterprise, working_days: int
+    lang: str, commitment: Commitment, enterprise: Enterprise, days_overdue: int
 ) -> Reply:
     """To the officer: their enterprise's commitment went to the supervisors."""
     buttons = [[Button(t(lang, "button.view"), f"cm:agr:{enterprise.id}")]]
@@ -159,7 +161,7 @@ def commitment_escalated_notice(
             enterprise=enterprise.name,
             text=commitment.text,
             due=commitment.due_on.isoformat(),
-            days=working_days,
+            days=days_overdue,
         ),
         buttons=buttons,
     )

@@ -91,6 +91,9 @@ async def on_text(turn: Turn) -> None:
 
 async def on_file(turn: Turn) -> None:
     """Keeps a photo or document for the report while in the files step."""
+    if turn.in_step(FLOW, "description") and len(turn.data.get("files", [])) < MAX_FILES:
+        await _file_instead_of_description(turn)
+        return
     if not turn.in_step(FLOW, "files"):
         turn.say(turn.t("file.not_expected"))
         return
@@ -102,6 +105,20 @@ async def on_file(turn: Turn) -> None:
     files.append(attachment.id)
     turn.goto(FLOW, "files", files=files)
     turn.say(turn.t("report.file_received", count=len(files)), buttons=_files_buttons(turn))
+
+
+async def _file_instead_of_description(turn: Turn) -> None:
+    """Keeps a photo sent when the description was asked; its caption describes the problem."""
+    attachment = await receive_file(turn)
+    files = [*turn.data.get("files", []), attachment.id]
+    caption = turn.event.text.strip()[:MAX_DESCRIPTION]
+    if caption and not turn.data.get("description"):
+        turn.goto(FLOW, "description", files=files, description=caption)
+        turn.say(turn.t("report.file_received", count=len(files)))
+        _next(turn, "files")
+        return
+    turn.goto(FLOW, "description", files=files)
+    turn.say(turn.t("report.file_kept_ask_description", count=len(files)))
 
 
 async def files_done(turn: Turn, _: str) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from domain.dates import parse_date, parse_date_time
+from domain.dates import parse_date
 from domain.errors import DomainError
 from domain.reports import ReportAction, check_transition
-from handlers import views
+from handlers import date_input, views
 from handlers.attachments import clean_text
-from handlers.messages import Button
 from handlers.turn import Turn
 from handlers.usecases import reports as usecases
 
@@ -22,32 +21,6 @@ def _report_id(argument: str) -> int:
     if not head.isdigit():
         raise DomainError("error.button_invalid")
     return int(head)
-
-
-async def my_reports(turn: Turn) -> None:
-    """Lists the enterprise's latest reports, each with a button to open it."""
-    found = await usecases.reports_of_enterprise(turn.session, turn.actor)
-    if not found:
-        turn.say(turn.t("reports.none"))
-        return
-    turn.say(
-        "\n".join(views.report_line(turn.lang, r) for r in found),
-        title=turn.t("reports.mine_title"),
-        buttons=[[Button(r.reference, f"rep:view:{r.id}")] for r in found],
-    )
-
-
-async def show_inbox(turn: Turn) -> None:
-    """Lists the reports waiting for the bureau side, oldest first."""
-    found = await usecases.inbox(turn.session, turn.actor)
-    if not found:
-        turn.say(turn.t("inbox.empty"))
-        return
-    turn.say(
-        "\n".join(views.report_line(turn.lang, r, e) for r, e in found),
-        title=turn.t("inbox.title"),
-        buttons=[[Button(r.reference, f"rep:view:{r.id}")] for r, _ in found],
-    )
 
 
 async def view(turn: Turn, argument: str) -> None:
@@ -143,23 +116,9 @@ def _read(turn: Turn, step: str) -> str | None:
     if text is None:
         return None
     if step == "when":
-        when = parse_date_time(text)
-        if when is None:
-            turn.say(turn.t("input.bad_date_time"))
-            return None
-        if when.date() < turn.today:
-            turn.say(turn.t("input.date_past"))
-            return None
-        return when.strftime("%Y-%m-%d %H:%M")
+        return date_input.read(turn, text, need_time=True)
     if step == "target_on":
-        day = parse_date(text)
-        if day is None:
-            turn.say(turn.t("input.bad_date"))
-            return None
-        if day < turn.today:
-            turn.say(turn.t("input.date_past"))
-            return None
-        return day.isoformat()
+        return date_input.read(turn, text, need_time=False)
     return text
 
 
@@ -178,3 +137,4 @@ BUTTONS = {
     "no": _asking(ReportAction.REJECT_SOLUTION),
     "rate": rate,
 }
+date_input.resume_with(FLOW, on_text)

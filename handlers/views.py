@@ -8,6 +8,7 @@ from domain.commitments import CommitmentAction, CommitmentStatus, overdue_days
 from domain.reports import ReportAction, ReportStatus, allowed_actions
 from domain.roles import Actor
 from handlers.i18n import translate as t
+from handlers.i18n import translate_count
 from handlers.messages import Button, Reply
 from storage.models import Commitment, Enterprise, Report, ReportEvent
 
@@ -173,8 +174,8 @@ def commitment_line(lang: str, commitment: Commitment, today: date) -> str:
     status = t(lang, f"commitment.status.{commitment.status.value}")
     late = ""
     if commitment.status is CommitmentStatus.OPEN and commitment.due_on < today:
-        late = " · " + t(
-            lang, "commitment.overdue_days", days=overdue_days(commitment.due_on, today)
+        late = " · " + translate_count(
+            lang, "count.days_overdue", overdue_days(commitment.due_on, today)
         )
     party = t(lang, f"party.{commitment.party.value}")
     due = t(lang, "commitment.due", due=commitment.due_on.isoformat())

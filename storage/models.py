@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Connection,
     Date,
     ForeignKey,
     Index,
@@ -17,13 +18,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncAttrs
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
 
 from domain.commitments import CommitmentStatus
 from domain.reports import ReportStatus, Urgency
 from domain.roles import Party, Role
+from domain.search_text import searchable
 from storage.types import StrEnumType, UTCDateTime
 
 # Named constraints so migrations agree on SQLite (batch mode) and PostgreSQL.
@@ -224,9 +228,35 @@ class Report(Base):
     # Set once when the first response came too late and the supervisor was told.
     response_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     follow_up_nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Reference, product and description folded for /search (domain.search_text); kept
+    # up to date on every write below.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# SQLite's full-text index of Report.search_text (revision 0005; a virtual table, so not a
+# model). PostgreSQL searches the column itself.
+SEARCH_INDEX = "report_search"
+
+
+@event.listens_for(Report, "before_insert")
+@event.listens_for(Report, "before_update")
+def _fold_search_text(_mapper: Mapper[Report], _connection: Connection, report: Report) -> None:
+    report.search_text = searchable(report.reference, report.product, report.description)
+
+
+@event.listens_for(Report, "after_insert")
+@event.listens_for(Report, "after_update")
+def _index_search_text(_mapper: Mapper[Report], connection: Connection, report: Report) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    row = {"id": report.id, "text": report.search_text}
+    connection.execute(sql_text(f"DELETE FROM {SEARCH_INDEX} WHERE rowid = :id"), row)
+    connection.execute(
+        sql_text(f"INSERT INTO {SEARCH_INDEX}(rowid, search_text) VALUES (:id, :text)"), row
+    )
 
 
 class ReportEvent(Base):

@@ -56,6 +56,7 @@ class Chat:
         name: str = "photo.jpg",
         mime: str = "image/jpeg",
         size: int | None = None,
+        caption: str = "",
     ) -> list[Reply]:
         async def load() -> bytes:
             return content
@@ -66,6 +67,7 @@ class Chat:
                 self.channel,
                 self.user,
                 self.user,
+                text=caption,
                 file=incoming,
                 language_hint=self.language,
                 update_key=self._next_key(),
@@ -134,4 +136,8 @@ _KEY_ROOTS = {
     "event",
     "bot",
     "console",
+    "when",
+    "list",
+    "search",
+    "words",
 }

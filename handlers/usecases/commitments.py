@@ -53,7 +53,7 @@ async def add_commitment(
 
 
 async def open_for(
-    session: AsyncSession, actor: Actor, today: date, limit: int = 20
+    session: AsyncSession, actor: Actor, today: date, limit: int = 20, offset: int = 0
 ) -> list[tuple[Commitment, Enterprise]]:
     """The actor's commitments needing action: their side's open ones and the other
     side's awaiting their confirmation; overdue first, then by due date."""
@@ -68,6 +68,7 @@ async def open_for(
         .join(Enterprise, Commitment.enterprise_id == Enterprise.id)
         .where(needs_me, enterprises_covered(actor))
         .order_by(overdue_first, Commitment.due_on, Commitment.id)
+        .offset(offset)
         .limit(limit)
     )
     return [(c, e) for c, e in rows]

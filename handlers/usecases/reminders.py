@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.calendar import local_date, local_day_bounds
-from domain.commitments import CommitmentStatus
+from domain.commitments import CommitmentStatus, overdue_days
 from domain.reminders import (
     DUE_SOON_DAYS,
     FOLLOW_UP_NUDGE_WORKING_DAYS,
@@ -213,9 +213,11 @@ async def _escalate_commitment(
         officer,
         f"escalation:commitment:{commitment.id}",
         lambda lang: reminder_views.commitment_escalation(
-            lang, commitment, enterprise, officer_name, days
+            lang, commitment, enterprise, officer_name, overdue_days(commitment.due_on, today)
         ),
-        lambda lang: reminder_views.commitment_escalated_notice(lang, commitment, enterprise, days),
+        lambda lang: reminder_views.commitment_escalated_notice(
+            lang, commitment, enterprise, overdue_days(commitment.due_on, today)
+        ),
         now,
     )
     audit(

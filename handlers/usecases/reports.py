@@ -231,20 +231,21 @@ async def rate_report(
 
 
 async def reports_of_enterprise(
-    session: AsyncSession, actor: Actor, limit: int = 10
+    session: AsyncSession, actor: Actor, limit: int = 10, offset: int = 0
 ) -> list[Report]:
     require_role(actor, Role.STAFF)
     rows = await session.scalars(
         select(Report)
         .where(Report.enterprise_id == actor.enterprise_id)
         .order_by(Report.submitted_at.desc(), Report.id.desc())
+        .offset(offset)
         .limit(limit)
     )
     return list(rows)
 
 
 async def inbox(
-    session: AsyncSession, actor: Actor, limit: int = 10
+    session: AsyncSession, actor: Actor, limit: int = 10, offset: int = 0
 ) -> list[tuple[Report, Enterprise]]:
     """Reports waiting for the bureau side, oldest first."""
     require_role(actor, Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
@@ -253,6 +254,7 @@ async def inbox(
         .join(Enterprise, Report.enterprise_id == Enterprise.id)
         .where(Report.status.in_([s.value for s in AWAITING_OFFICER]), enterprises_covered(actor))
         .order_by(Report.submitted_at, Report.id)
+        .offset(offset)
         .limit(limit)
     )
     return [(report, enterprise) for report, enterprise in rows]

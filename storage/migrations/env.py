@@ -23,6 +23,11 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
     return False
 
 
+def _include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """Leave SQLite's FTS5 index of /search (revision 0005) and its shadow tables alone."""
+    return not (type_ == "table" and (name or "").startswith("report_search"))
+
+
 def _configure(connection: Connection | None = None, url: str | None = None) -> None:
     context.configure(
         connection=connection,
@@ -31,6 +36,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         render_as_batch=True,
         compare_type=True,
         render_item=_render_item,
+        include_name=_include_name,
     )
 
 

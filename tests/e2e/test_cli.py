@@ -244,7 +244,7 @@ def test_full_report_conversation_in_the_console(env: dict[str, str], tmp_path: 
     assert "M8 螺栓 <b>&_*[]()!." in out
     # Once the officer is at the keyboard, the queued notification is delivered to them.
     assert "🔔 新的问题报告 QP-2026-0001" in out
-    assert "杭州精工机械有限公司 · 已提交" in out
+    assert "沈阳精工机械有限公司 · 已提交" in out
 
 
 def test_export_workbook(env: dict[str, str], tmp_path: Path) -> None:

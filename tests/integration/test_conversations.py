@@ -165,7 +165,7 @@ class TestReportConversation:
         staff = await bind(core, "staff", world.enterprise[1])
         await staff.send("/report")
         assert "已退出" in (await staff.send("/cancel"))[0].text
-        assert "没有理解" in (await staff.send("M8"))[0].text
+        assert "作为新问题报告" in (await staff.send("M8"))[0].text  # out of the flow: an offer
         assert await outbox(core) == []
 
     async def test_empty_and_5000_character_answers_are_refused_and_change_nothing(
@@ -300,7 +300,7 @@ class TestLifecycleAndPermissions:
         report_id = (await outbox(core))[0].message["buttons"][0][0]["payload"].split(":")[-1]
         await officer.press(f"rep:acc:{report_id}")
         await officer.press(f"rep:sch:{report_id}")
-        assert "格式不正确" in (await officer.send("next tuesday"))[0].text
+        assert "格式不正确" in (await officer.send("next blue moon"))[0].text
         assert "已过" in (await officer.send("2026-01-01 10:00"))[0].text
         await officer.send("2026-12-03 14:30")
         await officer.send("线上")
@@ -477,3 +477,84 @@ class TestExport:
         assert "不适用" in (await staff.send("/export"))[0].text
         officer = await bind(core, "officer", world.officer[1])
         assert (await officer.send("/export"))[0].file is None
+
+
+class TestTypedDates:
+    async def _scheduling(
+        self, core: Core, world: World, language: str | None = None, step: str = "sch"
+    ) -> Chat:
+        """A submitted, accepted report; the officer has pressed `step` (schedule, escalate)."""
+        staff = await bind(core, "staff", world.enterprise[1])
+        await submit_report(staff)
+        officer = Chat(core, "officer", language=language)
+        await officer.send(f"/start {world.officer[1]}")
+        report_id = (await outbox(core))[0].message["buttons"][0][0]["payload"].split(":")[-1]
+        await officer.press(f"rep:acc:{report_id}")
+        await officer.press(f"rep:{step}:{report_id}")
+        return officer
+
+    async def test_typed_time_is_echoed_with_its_weekday_and_confirmed(
+        self, core: Core, world: World
+    ) -> None:
+        officer = await self._scheduling(core, world)
+        echo = (await officer.send("明天下午3点"))[0]
+        assert echo.text == "2026-12-01（周二） 15:00，对吗？"
+        await officer.press("重新输入")
+        echo = (await officer.send("12月3日 14:30"))[0]
+        assert "2026-12-03（周四） 14:30" in echo.text
+        assert "地点" in (await officer.press("确认"))[0].text
+        await officer.send("线上")
+        await officer.send("王丽")
+        notice = [m for m in await outbox(core) if m.kind == "report_status"][-1]
+        assert "2026-12-03 14:30" in notice.message["text"]
+
+    async def test_a_day_without_a_time_gets_quick_times(self, core: Core, world: World) -> None:
+        officer = await self._scheduling(core, world)
+        ask = (await officer.send("下周一"))[0]
+        assert "2026-12-07（周一）" in ask.text
+        assert [b.label for b in ask.all_buttons()] == ["09:00", "14:00", "其他时间"]
+        await officer.press("其他时间")
+        echo = (await officer.send("下午4点半"))[0]
+        assert "2026-12-07（周一） 16:30" in echo.text
+        await officer.press("确认")
+        await officer.send("线上")
+        await officer.send("王丽")
+        async with core.sessions() as session:
+            report = await session.scalar(select(Report))
+            assert report is not None and report.consultation["when"] == "2026-12-07 16:30"
+
+    async def test_quick_time_button_and_a_past_time_refused(
+        self, core: Core, world: World
+    ) -> None:
+        officer = await self._scheduling(core, world)
+        # It is 10:00 on Monday: this morning's 9 o'clock has passed.
+        assert "已过" in (await officer.send("今天上午9点"))[0].text
+        await officer.send("今天")
+        assert "已过" in (await officer.press("09:00"))[0].text
+        await officer.send("明天")
+        assert "地点" in (await officer.press("14:00"))[0].text
+
+    async def test_an_old_confirm_button_does_not_confirm_a_newer_reading(
+        self, core: Core, world: World
+    ) -> None:
+        officer = await self._scheduling(core, world)
+        await officer.send("明天下午3点")
+        stale = officer.find_button("确认")
+        assert stale is not None
+        await officer.send("后天上午10点")
+        assert "失效" in (await officer.press(stale.payload))[0].text or "过期" in officer.last.text
+
+    async def test_english_officer(self, core: Core, world: World) -> None:
+        officer = await self._scheduling(core, world, language="en")
+        echo = (await officer.send("tomorrow 3pm"))[0]
+        assert echo.text == "Tue 2026-12-01 15:00 — is that right?"
+        await officer.press("Confirm")
+
+    async def test_research_target_date(self, core: Core, world: World) -> None:
+        officer = await self._scheduling(core, world, step="esc")
+        await officer.send("需要跨部门检测资源")
+        assert "2026-12-31（周四），对吗" in (await officer.send("12月31日"))[0].text
+        assert "专题研究" in (await officer.press("确认"))[0].text
+        async with core.sessions() as session:
+            report = await session.scalar(select(Report))
+            assert report is not None and str(report.research_target_on) == "2026-12-31"

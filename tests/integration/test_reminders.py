@@ -233,7 +233,7 @@ class TestEscalation:
         (to_lead,) = await outbox(core, "escalation")
         assert to_lead.person_id == ids["lead"] and to_lead.urgent  # the city's supervisor
         text = Reply.from_json(to_lead.message).text
-        assert "王丽" in text and "建立追溯台账" in text and "6个工作日" in text
+        assert "王丽" in text and "建立追溯台账" in text and "已逾期8天" in text  # Tue → Wed+1w
         (told,) = await outbox(core, "escalated")
         assert told.person_id == ids["officer"] and not told.urgent
         async with core.sessions() as session:

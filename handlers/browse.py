@@ -1,0 +1,131 @@
+"""Lists a person pages through: /myreports, /inbox (and its closed filter), /search."""
+
+from __future__ import annotations
+
+from domain.errors import DomainError
+from domain.search_text import MAX_QUERY
+from handlers import commitments, views
+from handlers.messages import Button
+from handlers.paging import PAGE, more_payload, more_row, numbered, page_title
+from handlers.turn import Turn
+from handlers.usecases import reports as report_usecases
+from handlers.usecases import search as search_usecases
+from storage.models import Enterprise, Report
+
+SEARCH_KEY = "search"
+
+
+def view_payload(report: Report) -> str:
+    return f"rep:view:{report.id}"
+
+
+def closed_payload() -> str:
+    return more_payload("closed", 0)
+
+
+def _report_buttons(found: list[tuple[Report, Enterprise | None]]) -> list[list[Button]]:
+    return [[Button(r.reference, view_payload(r))] for r, _ in found]
+
+
+def _say_page(
+    turn: Turn,
+    title: str,
+    found: list[tuple[Report, Enterprise | None]],
+    kind: str,
+    offset: int,
+    extra: list[list[Button]] | None = None,
+) -> None:
+    shown = found[:PAGE]
+    lines = [views.report_line(turn.lang, r, e) for r, e in shown]
+    turn.say(
+        numbered(lines, offset),
+        title=page_title(turn, title, offset, len(shown)),
+        buttons=_report_buttons(shown)
+        + more_row(turn, kind, offset, len(found) > PAGE)
+        + (extra or []),
+    )
+
+
+async def my_reports(turn: Turn, offset: int = 0) -> None:
+    """Lists the enterprise's reports, most recent first, a page at a time."""
+    found = await report_usecases.reports_of_enterprise(
+        turn.session, turn.actor, limit=PAGE + 1, offset=offset
+    )
+    if not found:
+        turn.say(turn.t("reports.none" if offset == 0 else "list.end"))
+        return
+    _say_page(turn, turn.t("reports.mine_title"), [(r, None) for r in found], "mine", offset)
+
+
+async def show_inbox(turn: Turn, offset: int = 0) -> None:
+    """Lists the reports waiting for the bureau side, oldest first, with the closed filter."""
+    found = await report_usecases.inbox(turn.session, turn.actor, limit=PAGE + 1, offset=offset)
+    closed_row = [[Button(turn.t("button.closed_reports"), closed_payload())]]
+    if not found:
+        turn.say(turn.t("inbox.empty" if offset == 0 else "list.end"), buttons=closed_row)
+        return
+    rows: list[tuple[Report, Enterprise | None]] = list(found)
+    _say_page(turn, turn.t("inbox.title"), rows, "inbox", offset, closed_row)
+
+
+async def closed(turn: Turn, offset: int = 0) -> None:
+    """Lists the closed reports in scope (已办结), most recently closed first."""
+    found = await search_usecases.closed_reports(
+        turn.session, turn.actor, offset=offset, limit=PAGE + 1
+    )
+    if not found:
+        turn.say(turn.t("list.closed_none" if offset == 0 else "list.end"))
+        return
+    rows: list[tuple[Report, Enterprise | None]] = list(found)
+    _say_page(turn, turn.t("list.closed_title"), rows, "closed", offset)
+
+
+async def search(turn: Turn) -> None:
+    """Searches the reports in scope for the typed text."""
+    query = turn.event.text.strip()[:MAX_QUERY]
+    if not query:
+        turn.say(turn.t("search.usage"))
+        return
+    # Kept for the More button: a query does not fit in a 64-byte payload.
+    turn.state.data = {**turn.data, SEARCH_KEY: query}
+    await show_search(turn, query, 0)
+
+
+async def show_search(turn: Turn, query: str, offset: int) -> None:
+    """Shows one page of search results for the query."""
+    found = await search_usecases.search_reports(
+        turn.session, turn.actor, query, offset=offset, limit=PAGE + 1
+    )
+    if not found:
+        turn.say(turn.t("search.none" if offset == 0 else "list.end", query=query))
+        return
+    rows: list[tuple[Report, Enterprise | None]] = list(found)
+    _say_page(turn, turn.t("search.title", query=query), rows, "search", offset)
+
+
+async def more(turn: Turn, argument: str) -> None:
+    """Shows the next page of a list."""
+    kind, _, offset_text = argument.partition(":")
+    if not offset_text.isdigit() or int(offset_text) > 10_000:
+        raise DomainError("error.button_invalid")
+    offset = int(offset_text)
+    match kind:
+        case "mine":
+            await my_reports(turn, offset)
+        case "inbox":
+            await show_inbox(turn, offset)
+        case "closed":
+            await closed(turn, offset)
+        case "cm":
+            await commitments.show_open(turn, offset)
+        case "search":
+            query = turn.data.get(SEARCH_KEY)
+            if not query:
+                turn.say(turn.t("search.expired"))
+                return
+            await show_search(turn, str(query), offset)
+        case _:
+            raise DomainError("error.button_invalid")
+
+
+BUTTONS = {"more": more}
