@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from domain.registers import valid_until
+
 FONT_CANDIDATES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -65,14 +67,13 @@ def sample_fields(rng: random.Random) -> CertificateFields:
     month = rng.randint(1, 12)
     day = rng.randint(1, 28)
     verified = date(year, month, day)
-    valid_until = date(year + 1, month, day - 1 if day > 1 else 1)
     return CertificateFields(
         number=f"JD{year}-{rng.randint(10000, 99999)}",
         instrument=instrument,
         model=model,
         serial=f"{rng.choice('ABCHKZ')}{rng.randint(100000, 999999)}",
         verified_on=verified,
-        valid_until=valid_until,
+        valid_until=valid_until(verified, 12),
         body=rng.choice(bodies),
     )
 

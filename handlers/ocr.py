@@ -1,0 +1,76 @@
+"""Reading certificates from photos, offline: a small interface and the RapidOCR engine.
+
+rapidocr-onnxruntime ships PP-OCRv4 detection and recognition models (Chinese and Latin)
+inside its wheel, so nothing is downloaded at run time. It is an optional dependency
+(`pip install -e '.[ocr]'`); without it the registers ask for every field instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import threading
+from typing import Any, Protocol
+
+from domain.certificate_text import CertificateReading, TextBox, parse_certificate
+
+log = logging.getLogger(__name__)
+
+OCR_TIMEOUT_SECONDS = 30.0
+
+
+class CertificateReader(Protocol):
+    async def read(self, image: bytes) -> CertificateReading | None:
+        """The fields read from the photo; None when it could not be read in time."""
+        ...
+
+
+class RapidOcrReader:
+    """RapidOCR in a worker thread, one photo at a time, with a time limit."""
+
+    def __init__(self, timeout_seconds: float = OCR_TIMEOUT_SECONDS) -> None:
+        self.timeout_seconds = timeout_seconds
+        self._engine: Any = None
+        self._engine_lock = threading.Lock()
+        # OCR takes both cores of a small machine for seconds: one photo at a time.
+        self._one_at_a_time = threading.Semaphore(1)
+
+    def _recognise(self, image: bytes) -> list[TextBox]:
+        with self._one_at_a_time:
+            with self._engine_lock:
+                if self._engine is None:
+                    from rapidocr_onnxruntime import RapidOCR
+
+                    self._engine = RapidOCR()
+            found, _elapsed = self._engine(image)
+        boxes = []
+        for corners, text, _score in found or []:
+            xs = [point[0] for point in corners]
+            ys = [point[1] for point in corners]
+            boxes.append(TextBox(str(text), min(xs), min(ys), max(xs), max(ys)))
+        return boxes
+
+    async def read(self, image: bytes) -> CertificateReading | None:
+        """Read in a thread so the event loop keeps serving other chats meanwhile."""
+        try:
+            boxes = await asyncio.wait_for(
+                asyncio.to_thread(self._recognise, image), self.timeout_seconds
+            )
+        except TimeoutError:
+            # The thread finishes on its own; its result is dropped.
+            log.warning(
+                "certificate OCR took longer than %.0f s; fields asked for", self.timeout_seconds
+            )
+            return None
+        except Exception:
+            log.exception("certificate OCR failed; fields asked for")
+            return None
+        return parse_certificate(boxes)
+
+
+def default_reader() -> CertificateReader | None:
+    """RapidOCR when it is installed, else None (every field is typed)."""
+    if importlib.util.find_spec("rapidocr_onnxruntime") is None:
+        return None
+    return RapidOcrReader()
