@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from domain.similarity import SIMILAR_THRESHOLD, Item, Vectors  # noqa: E402
+from domain.similarity import SIMILAR_THRESHOLD, Item, Vectors, clusters  # noqa: E402
 
 LABELLED = Path(__file__).resolve().parent.parent / "tests" / "data" / "problem_groups.csv"
 
@@ -60,6 +60,17 @@ def main() -> None:
         print(f"{threshold:9.2f}  {precision:9.3f}  {recall:6.3f}")
     precision, recall = precision_recall(args.threshold)
     print(f"chosen threshold {args.threshold:.2f}: precision {precision:.3f}, recall {recall:.3f}")
+    # The weekly clusters (average linkage), each description from its own enterprise.
+    found = clusters([item for _, item in labelled], threshold=args.threshold)
+    group_of = {item.item_id: group for group, item in labelled}
+    clustered = sum(len(cluster) for cluster in found)
+    majority = sum(
+        max(sum(group_of[i.item_id] == g for i in cluster) for g in groups) for cluster in found
+    )
+    print(
+        f"clusters: {len(found)}, {clustered} of {len(labelled)} descriptions clustered, "
+        f"purity {majority / max(clustered, 1):.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ recall on the labelled set from 0.71 to 0.47 at the same threshold. The notice s
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
@@ -109,27 +110,52 @@ def clusters(
     threshold: float = SIMILAR_THRESHOLD,
     min_enterprises: int = CLUSTER_MIN_ENTERPRISES,
 ) -> list[list[Item]]:
-    """Groups of similar reports (single linkage) from at least `min_enterprises` enterprises,
-    largest first; each group in the order given."""
+    """Groups of similar reports from at least `min_enterprises` enterprises, largest first;
+    each group in the order given.
+
+    Average linkage: two groups merge while the mean similarity of all their pairs reaches
+    the threshold. Single linkage (any one pair) chained unrelated problems through one
+    vague report into a single cluster on the labelled set.
+    """
     vectors = Vectors.of([item.text for item in items])
-    parent = list(range(len(items)))
-
-    def root(index: int) -> int:
-        while parent[index] != index:
-            parent[index] = parent[parent[index]]
-            index = parent[index]
-        return index
-
+    # Summed similarity between groups; pairs that share no n-gram add nothing.
+    links: dict[int, dict[int, float]] = {index: {} for index in range(len(items))}
     for first in range(len(items)):
         for second in range(first + 1, len(items)):
-            if vectors.cosine(first, second) >= threshold:
-                parent[root(first)] = root(second)
-    groups: dict[int, list[Item]] = {}
-    for index, item in enumerate(items):
-        groups.setdefault(root(index), []).append(item)
+            score = vectors.cosine(first, second)
+            if score > 0:
+                links[first][second] = links[second][first] = score
+    members: dict[int, list[int]] = {index: [index] for index in range(len(items))}
+    candidates = [
+        (-score, first, second, 1, 1)
+        for first, row in links.items()
+        for second, score in row.items()
+        if first < second and score >= threshold
+    ]
+    heapq.heapify(candidates)
+    while candidates:
+        _, first, second, first_size, second_size = heapq.heappop(candidates)
+        if first not in members or second not in members:
+            continue
+        if (len(members[first]), len(members[second])) != (first_size, second_size):
+            continue  # a stale entry: one of the groups has grown since
+        # Merge `second` into `first`, summing their links to every other group.
+        members[first].extend(members.pop(second))
+        second_links = links.pop(second)
+        second_links.pop(first, None)
+        links[first].pop(second, None)
+        for other, score in second_links.items():
+            links[other].pop(second, None)
+            merged = links[first].get(other, 0.0) + score
+            links[first][other] = links[other][first] = merged
+        size = len(members[first])
+        for other, total in links[first].items():
+            average = total / (size * len(members[other]))
+            if average >= threshold:
+                heapq.heappush(candidates, (-average, first, other, size, len(members[other])))
     found = [
-        group
-        for group in groups.values()
-        if len({item.enterprise_id for item in group}) >= min_enterprises
+        [items[index] for index in sorted(group)]
+        for group in members.values()
+        if len({items[index].enterprise_id for index in group}) >= min_enterprises
     ]
     return sorted(found, key=lambda group: (-len(group), group[0].item_id))

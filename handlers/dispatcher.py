@@ -18,7 +18,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from domain.errors import DomainError
 from domain.roles import BUREAU_ROLES, SUPERVISING_ROLES, Role
-from handlers import commitments, onboarding, report_problem, reports, statistics
+from handlers import (
+    commitments,
+    onboarding,
+    registers,
+    report_problem,
+    reports,
+    research,
+    statistics,
+)
 from handlers.attachments import prefetched
 from handlers.core import Core
 from handlers.i18n import normalise_language, translate
@@ -36,6 +44,8 @@ FLOWS: dict[str, ModuleType] = {
     "rp": report_problem,
     "rep": reports,
     "cm": commitments,
+    "reg": registers,
+    "rt": research,
 }
 
 # command -> (handler, roles allowed; None = anyone, bound or not)
@@ -52,6 +62,8 @@ COMMANDS: dict[str, tuple[Step, tuple[Role, ...] | None]] = {
     "agreement": (commitments.show_agreement, tuple(Role)),
     "stats": (statistics.show_stats, SUPERVISING_ROLES),
     "export": (statistics.send_export, SUPERVISING_ROLES),
+    "instruments": (registers.show_instruments, tuple(Role)),
+    "certificates": (registers.show_certificates, tuple(Role)),
 }
 # WeCom users type Chinese words for binding (SPEC §6).
 ALIASES = {"绑定": "start"}

@@ -9,7 +9,8 @@ from handlers.turn import Turn
 from handlers.usecases.people import LINK_CODE_LIFETIME, bind, issue_link_code
 
 # Commands listed in /help, by role; unbound chats see only binding and help.
-_EVERYONE = ("link", "lang", "cancel", "help")
+# "instruments" and "certificates": the registers (issue 14), for every bound role.
+_EVERYONE = ("instruments", "certificates", "link", "lang", "cancel", "help")
 HELP_COMMANDS: dict[Role | None, tuple[str, ...]] = {
     None: ("start", "help", "lang"),
     Role.STAFF: ("report", "myreports", "commitments", "agreement", *_EVERYONE),
