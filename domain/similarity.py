@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 # Chosen on the labelled set in tests/data (bench/similarity_bench.py prints the curve).
 SIMILAR_THRESHOLD = 0.10
+# Document frequencies count this many extra documents that share nothing: with a handful of
+# reports, a word all of them use would otherwise weigh as little as 问题 does in thousands.
+EMPTY_DOCUMENTS = 10
 # A cluster worth a research topic spans at least this many enterprises.
 CLUSTER_MIN_ENTERPRISES = 3
 
@@ -67,7 +70,7 @@ class Vectors:
         for counts in counted:
             vector = {
                 term: (1 + math.log(count))
-                * (math.log((1 + total) / (1 + document_frequency[term])) + 1)
+                * (math.log((1 + total + EMPTY_DOCUMENTS) / (1 + document_frequency[term])) + 1)
                 for term, count in counts.items()
             }
             norm = math.sqrt(sum(value * value for value in vector.values())) or 1.0
