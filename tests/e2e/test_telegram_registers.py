@@ -46,10 +46,10 @@ class Bot:
         self.channel = TelegramChannel(settings, core)
         self.delivery = Delivery(core, [self.channel])
 
-    async def say(self, user: int, text: str, expect: str, timeout: float = 10) -> StoredMessage:
+    async def say(self, user: int, text: str, expect: str, wait_seconds: float = 10) -> StoredMessage:
         since = self.tg.mark()
         self.tg.user_sends_text(user, text, language_code="zh-hans")
-        return await self.reply(user, expect, since, timeout)
+        return await self.reply(user, expect, since, wait_seconds)
 
     async def press(
         self,
@@ -57,19 +57,19 @@ class Bot:
         message: StoredMessage,
         label: str,
         expect: str,
-        timeout: float = 10,
+        wait_seconds: float = 10,
         edits: bool = False,
     ) -> StoredMessage:
         """Press a button; `edits`: the answer replaces the pressed message."""
         since = 0 if edits else self.tg.mark()
         self.tg.user_presses_button(user, message.message_id, button_text=label)
-        return await self.reply(user, expect, since, timeout)
+        return await self.reply(user, expect, since, wait_seconds)
 
     async def reply(
-        self, user: int, expect: str, since: int = 0, timeout: float = 10
+        self, user: int, expect: str, since: int = 0, wait_seconds: float = 10
     ) -> StoredMessage:
         return await self.tg.wait_for(
-            lambda m: m.chat_id == user and expect in (m.text or ""), timeout, since=since
+            lambda m: m.chat_id == user and expect in (m.text or ""), wait_seconds, since=since
         )
 
     async def deliver(self) -> int:
@@ -112,7 +112,7 @@ async def test_a_photographed_certificate_is_registered_and_listed_in_the_digest
     assert "跳过" not in (ask.text or "")
     since = bot.tg.mark()
     bot.tg.user_sends_photo(STAFF, render_certificate(fields, blur=0.6, rotate=1.5))
-    read = await bot.reply(STAFF, "识别到", since, timeout=60)
+    read = await bot.reply(STAFF, "识别到", since, wait_seconds=60)
     for expected in (fields.number, fields.serial, due.isoformat()):
         assert expected in (read.text or ""), read.text
     assert {"确认", "修改"} <= set(button_labels(read))
@@ -207,7 +207,7 @@ async def test_similar_reports_and_the_weekly_clusters_reach_officer_and_supervi
     for reference in references:
         assert reference in (weekly.text or "")
     opened = await bot.press(
-        SUPERVISOR, weekly, button_labels(weekly)[0], "已立项", timeout=10, edits=True
+        SUPERVISOR, weekly, button_labels(weekly)[0], "已立项", edits=True
     )
     for reference in references:
         assert reference in (opened.text or "")
