@@ -46,7 +46,9 @@ class Bot:
         self.channel = TelegramChannel(settings, core)
         self.delivery = Delivery(core, [self.channel])
 
-    async def say(self, user: int, text: str, expect: str, wait_seconds: float = 10) -> StoredMessage:
+    async def say(
+        self, user: int, text: str, expect: str, wait_seconds: float = 10
+    ) -> StoredMessage:
         since = self.tg.mark()
         self.tg.user_sends_text(user, text, language_code="zh-hans")
         return await self.reply(user, expect, since, wait_seconds)
@@ -206,9 +208,7 @@ async def test_similar_reports_and_the_weekly_clusters_reach_officer_and_supervi
     weekly = await bot.reply(SUPERVISOR, "本周行业共性问题")
     for reference in references:
         assert reference in (weekly.text or "")
-    opened = await bot.press(
-        SUPERVISOR, weekly, button_labels(weekly)[0], "已立项", edits=True
-    )
+    opened = await bot.press(SUPERVISOR, weekly, button_labels(weekly)[0], "已立项", edits=True)
     for reference in references:
         assert reference in (opened.text or "")
     await bot.deliver()
