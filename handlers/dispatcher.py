@@ -75,6 +75,7 @@ async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
         try:
             if event.file is not None:
                 event = dataclasses.replace(event, file=await prefetched(event.file))
+                await registers.read_ahead(core, event)
             async with core.turn_slots():
                 for _attempt in range(3):
                     try:

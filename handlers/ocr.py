@@ -8,9 +8,11 @@ inside its wheel, so nothing is downloaded at run time. It is an optional depend
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib.util
 import logging
 import threading
+from collections import OrderedDict
 from typing import Any, Protocol
 
 from domain.certificate_text import CertificateReading, TextBox, parse_certificate
@@ -18,6 +20,8 @@ from domain.certificate_text import CertificateReading, TextBox, parse_certifica
 log = logging.getLogger(__name__)
 
 OCR_TIMEOUT_SECONDS = 30.0
+# Photos read ahead of their turn, kept until the turn asks (see handlers.registers.read_ahead).
+CACHED_READINGS = 32
 
 
 class CertificateReader(Protocol):
@@ -35,6 +39,7 @@ class RapidOcrReader:
         self._engine_lock = threading.Lock()
         # OCR takes both cores of a small machine for seconds: one photo at a time.
         self._one_at_a_time = threading.Semaphore(1)
+        self._readings: OrderedDict[str, CertificateReading | None] = OrderedDict()
 
     def _recognise(self, image: bytes) -> list[TextBox]:
         with self._one_at_a_time:
@@ -52,21 +57,29 @@ class RapidOcrReader:
         return boxes
 
     async def read(self, image: bytes) -> CertificateReading | None:
-        """Read in a thread so the event loop keeps serving other chats meanwhile."""
+        """Read in a thread so the event loop keeps serving other chats meanwhile; a photo
+        read before is not read again."""
+        digest = hashlib.sha256(image).hexdigest()
+        if digest in self._readings:
+            return self._readings[digest]
+        reading: CertificateReading | None = None
         try:
             boxes = await asyncio.wait_for(
                 asyncio.to_thread(self._recognise, image), self.timeout_seconds
             )
+            reading = parse_certificate(boxes)
         except TimeoutError:
             # The thread finishes on its own; its result is dropped.
             log.warning(
                 "certificate OCR took longer than %.0f s; fields asked for", self.timeout_seconds
             )
-            return None
         except Exception:
             log.exception("certificate OCR failed; fields asked for")
-            return None
-        return parse_certificate(boxes)
+        # A failure is kept too: the turn after a failed read-ahead asks for the fields at once.
+        self._readings[digest] = reading
+        while len(self._readings) > CACHED_READINGS:
+            self._readings.popitem(last=False)
+        return reading
 
 
 def default_reader() -> CertificateReader | None:

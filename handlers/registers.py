@@ -17,10 +17,11 @@ from domain.registers import RegisterKind, parse_cycle, valid_until
 from domain.roles import Role
 from handlers import register_views as rv
 from handlers.attachments import clean_text, receive_file
-from handlers.messages import Button
+from handlers.core import MAX_FILE_BYTES, Core
+from handlers.messages import Button, IncomingEvent
 from handlers.turn import Turn
 from handlers.usecases import registers as usecases
-from storage.models import Enterprise
+from storage.models import ConversationState, Enterprise
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,27 @@ async def on_file(turn: Turn) -> None:
     elif not read and reader is not None:
         turn.say(turn.t("registers.ocr_failed"))
     await _next_missing_or_summary(turn, kind)
+
+
+async def read_ahead(core: Core, event: IncomingEvent) -> None:
+    """Read a certificate photo before its turn takes a turn slot and a transaction.
+
+    OCR takes seconds; inside the turn it would hold the one SQLite writer meanwhile. The
+    reader keeps the reading, so the turn's own read (on_file) finds it at once.
+    """
+    reader = core.certificate_reader
+    if reader is None or event.file is None or not event.file.mime_type.startswith("image/"):
+        return
+    async with core.sessions() as session:
+        state = await session.get(ConversationState, (event.channel, event.chat_id))
+    if state is None or (state.flow, state.step) != (FLOW, "photo"):
+        return
+    try:
+        content = await event.file.load()
+    except Exception:
+        return  # the turn downloads it again and says what went wrong
+    if 0 < len(content) <= MAX_FILE_BYTES:
+        await reader.read(content)
 
 
 async def skip_photo(turn: Turn, _: str) -> None:

@@ -3,6 +3,8 @@ OCR, or typed), reminders at each threshold exactly once, and the import."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import random
 from datetime import date, timedelta
 
@@ -12,6 +14,7 @@ from sqlalchemy import select
 from domain.registers import RegisterKind
 from handlers.core import Core
 from handlers.messages import Reply
+from handlers.ocr import RapidOcrReader
 from handlers.usecases.bulk_import import ImportRowError, import_rows
 from handlers.usecases.people import bind
 from handlers.usecases.registers import RegisterDraft, add_entry
@@ -26,6 +29,15 @@ needs_cjk_font = pytest.mark.skipif(
     reason="no CJK font installed (apt-get install fonts-noto-cjk): certificate photos "
     "cannot be drawn, so the OCR tests are skipped",
 )
+
+
+def cjk_free_photo() -> bytes:
+    """A photo with nothing to read (no font needed)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (240, 240, 240)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 async def staff_chat(core: Core, world: World, user: str = "staff") -> Chat:
@@ -69,6 +81,33 @@ class TestRegisteringInTheChat:
             evidence = await session.get(Attachment, instrument.evidence_id)
             assert evidence is not None and evidence.mime_type == "image/jpeg"
         assert fields.serial in (await chat.send("/instruments"))[0].text
+
+    @needs_cjk_font
+    async def test_reading_a_photo_holds_back_no_other_chat(self, core: Core, world: World) -> None:
+        chat = await staff_chat(core, world)
+        other = Chat(core, "officer")
+        await other.send(f"/start {world.officer[1]}")
+        await chat.press("reg:add:instrument")
+        photo = render_certificate(sample_fields(random.Random(7)), layout="inline")
+        reading = asyncio.create_task(chat.send_file(photo, "cert.jpg", "image/jpeg"))
+        await asyncio.sleep(0)  # the photo's turn starts and its OCR begins
+        # On SQLite turns run one at a time: the officer is answered while the photo is read.
+        assert "/inbox" in (await other.send("/help"))[0].text
+        assert not reading.done()
+        assert "识别到" in (await reading)[-1].text
+
+    async def test_a_photo_not_read_in_time_is_kept_and_the_fields_are_asked_for(
+        self, core: Core, world: World
+    ) -> None:
+        core.certificate_reader = RapidOcrReader(timeout_seconds=0.001)
+        chat = await staff_chat(core, world)
+        await chat.press("reg:add:instrument")
+        image = cjk_free_photo()
+        replies = await chat.send_file(image, "cert.png", "image/png")
+        assert "照片识别未能完成" in replies[0].text and "照片已保存" in replies[0].text
+        assert "计量器具名称" in replies[-1].text
+        async with core.sessions() as session:
+            assert (await session.scalars(select(Attachment))).one().size == len(image)
 
     async def test_typed_fields_with_a_cycle_and_a_correction(
         self, core: Core, world: World
