@@ -30,6 +30,17 @@ LABELS: dict[str, tuple[str, ...]] = {
     "valid_until": ("有效期至", "有效期", "下次检定日期", "建议复校日期"),
     "verifying_body": ("检定机构", "校准机构", "检定单位", "授权单位"),
 }
+# Labels of fields we do not keep; known so that they are never taken for a value.
+OTHER_LABELS = (
+    "检定结论",
+    "校准结论",
+    "结论",
+    "检定员",
+    "核验员",
+    "批准人",
+    "送检单位",
+    "委托单位",
+)
 _DATE = re.compile(r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})")
 _SEPARATORS = " :：;；|"
 
@@ -43,6 +54,8 @@ class TextBox:
     top: float
     right: float
     bottom: float
+    # dy/dx of the text's baseline: a photo taken at a slant tilts every line alike.
+    slope: float = 0.0
 
     @property
     def height(self) -> float:
@@ -51,6 +64,10 @@ class TextBox:
     @property
     def middle(self) -> float:
         return (self.top + self.bottom) / 2
+
+    @property
+    def centre(self) -> float:
+        return (self.left + self.right) / 2
 
 
 @dataclass
@@ -96,14 +113,21 @@ def _label_of(text: str) -> tuple[str, str] | None:
     return best
 
 
-def _value_beside(label: TextBox, boxes: list[TextBox], taken: set[int]) -> int | None:
-    """The nearest box to the right on the same line, else the nearest one just below."""
+def _skew(boxes: list[TextBox]) -> float:
+    """The page's tilt: the median slope of the longer boxes (short ones measure it badly)."""
+    slopes = sorted(box.slope for box in boxes if box.right - box.left > 2 * box.height)
+    return slopes[len(slopes) // 2] if slopes else 0.0
+
+
+def _value_beside(label: TextBox, boxes: list[TextBox], taken: set[int], skew: float) -> int | None:
+    """The nearest box to the right on the same (tilted) line, else the nearest just below."""
     same_line = [
         (box.left - label.right, index)
         for index, box in enumerate(boxes)
         if index not in taken
         and box.left >= label.right - label.height * 0.5
-        and abs(box.middle - label.middle) < label.height * 0.6
+        and abs(box.middle - (label.middle + (box.centre - label.centre) * skew))
+        < label.height * 0.6
     ]
     if same_line:
         return min(same_line)[1]
@@ -121,11 +145,15 @@ def parse_certificate(boxes: list[TextBox]) -> CertificateReading:
     """Pair labels with their values and read the fields of a verification certificate."""
     reading = CertificateReading(raw_lines=[box.text for box in boxes])
     labels: dict[int, tuple[str, str]] = {}
+    others: set[int] = set()
     for index, box in enumerate(boxes):
         found = _label_of(box.text)
         if found is not None:
             labels[index] = found
-    taken = set(labels)
+        elif box.text.strip().replace(" ", "").startswith(OTHER_LABELS):
+            others.add(index)
+    taken = set(labels) | others
+    skew = _skew(boxes)
     values: dict[str, str] = {}
     for index, (name, rest) in sorted(labels.items(), key=lambda item: boxes[item[0]].top):
         if name in values:
@@ -133,7 +161,7 @@ def parse_certificate(boxes: list[TextBox]) -> CertificateReading:
         if rest:
             values[name] = rest
             continue
-        beside = _value_beside(boxes[index], boxes, taken)
+        beside = _value_beside(boxes[index], boxes, taken, skew)
         if beside is not None:
             taken.add(beside)
             values[name] = boxes[beside].text.strip().strip(_SEPARATORS)

@@ -53,7 +53,10 @@ class RapidOcrReader:
         for corners, text, _score in found or []:
             xs = [point[0] for point in corners]
             ys = [point[1] for point in corners]
-            boxes.append(TextBox(str(text), min(xs), min(ys), max(xs), max(ys)))
+            # Corners run clockwise from the top left: the top edge gives the text's slope.
+            (x0, y0), (x1, y1) = corners[0][:2], corners[1][:2]
+            slope = (y1 - y0) / (x1 - x0) if x1 - x0 > 1 else 0.0
+            boxes.append(TextBox(str(text), min(xs), min(ys), max(xs), max(ys), slope))
         return boxes
 
     async def read(self, image: bytes) -> CertificateReading | None:

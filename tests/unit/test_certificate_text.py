@@ -59,3 +59,19 @@ def test_dates_as_printed() -> None:
     assert read_date("2027.03.14") == date(2027, 3, 14)
     assert read_date("2027年02月30日") is None
     assert read_date("合格") is None
+
+
+def test_a_tilted_photo_pairs_along_the_tilt() -> None:
+    # Rotated 4°: a value 450 px to the right sits 31 px lower than its label.
+    slope = 0.07
+    boxes = [
+        TextBox("有效期至", 100, 700, 230, 734, slope),
+        TextBox("检定机构", 100, 795, 230, 829, slope),
+        TextBox("2027年03月14日", 560, 731, 800, 765, slope),
+        TextBox("江南省计量测试研究院", 560, 826, 900, 860, slope),
+        TextBox("检定结论", 100, 890, 230, 924, slope),
+        TextBox("合格", 560, 921, 620, 955, slope),
+    ]
+    reading = parse_certificate(boxes)
+    assert reading.valid_until == date(2027, 3, 14)
+    assert reading.verifying_body == "江南省计量测试研究院"
