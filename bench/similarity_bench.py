@@ -16,7 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from domain.similarity import SIMILAR_THRESHOLD, Item, Vectors, clusters  # noqa: E402
+from domain.similarity import (  # noqa: E402
+    SIMILAR_THRESHOLD,
+    Item,
+    clusters,
+    pairwise_precision_recall,
+)
 
 LABELLED = Path(__file__).resolve().parent.parent / "tests" / "data" / "problem_groups.csv"
 
@@ -33,17 +38,7 @@ def load() -> list[tuple[str, Item]]:
 
 def precision_recall(threshold: float) -> tuple[float, float]:
     """Pairwise precision and recall of "same group" at the threshold."""
-    labelled = load()
-    vectors = Vectors.of([item.text for _, item in labelled])
-    true_positive = predicted = actual = 0
-    for first in range(len(labelled)):
-        for second in range(first + 1, len(labelled)):
-            same = labelled[first][0] == labelled[second][0]
-            similar = vectors.cosine(first, second) >= threshold
-            actual += same
-            predicted += similar
-            true_positive += same and similar
-    return (true_positive / predicted if predicted else 1.0), true_positive / actual
+    return pairwise_precision_recall([(group, item.text) for group, item in load()], threshold)
 
 
 def main() -> None:

@@ -162,3 +162,21 @@ def clusters(
         if len({items[index].enterprise_id for index in group}) >= min_enterprises
     ]
     return sorted(found, key=lambda group: (-len(group), group[0].item_id))
+
+
+def pairwise_precision_recall(
+    labelled: Sequence[tuple[str, str]], threshold: float = SIMILAR_THRESHOLD
+) -> tuple[float, float]:
+    """Precision and recall of "same group" over every pair of (group, text): a pair is
+    predicted similar when its cosine reaches the threshold."""
+    vectors = Vectors.of([text for _, text in labelled])
+    true_positive = predicted = actual = 0
+    for first in range(len(labelled)):
+        for second in range(first + 1, len(labelled)):
+            same = labelled[first][0] == labelled[second][0]
+            similar = vectors.cosine(first, second) >= threshold
+            actual += same
+            predicted += similar
+            true_positive += same and similar
+    precision = true_positive / predicted if predicted else 1.0
+    return precision, (true_positive / actual if actual else 1.0)
