@@ -88,6 +88,7 @@ def render_certificate(
     blur: float = 0.0,
     rotate: float = 0.0,
     scale: float = 1.0,
+    quality: int = 85,
 ) -> bytes:
     """Draw a 检定证书 as a JPEG: labels and values in separate columns, or "label：value"."""
     font_path = cjk_font_path()
@@ -128,5 +129,5 @@ def render_certificate(
     if blur:
         image = image.filter(ImageFilter.GaussianBlur(blur))
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=85)
+    image.save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
