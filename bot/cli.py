@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     enterprise_add.add_argument("--city", required=True)
     enterprise_add.add_argument("--officer", required=True, type=int)
     enterprise_add.add_argument("--credit-code")
+    enterprise_add.add_argument(
+        "--industry-code", type=_industry_code, help="GB/T 4754, e.g. C3443"
+    )
+    enterprise_add.add_argument("--industry-name", help="e.g. 阀门和旋塞制造")
     enterprise_add.add_argument("--json", action="store_true")
 
     commitment = commands.add_parser("commitment", help="agreement commitments")
@@ -173,6 +177,15 @@ def cmd_officer(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+def _industry_code(text: str) -> str:
+    from domain.industry import parse_industry_code
+
+    code = parse_industry_code(text)
+    if code is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a GB/T 4754 code (e.g. C3443)")
+    return code
+
+
 def cmd_enterprise(args: argparse.Namespace, settings: Settings) -> None:
     from handlers.usecases.people import add_enterprise
 
@@ -186,6 +199,8 @@ def cmd_enterprise(args: argparse.Namespace, settings: Settings) -> None:
                 args.credit_code,
                 runtime.core.clock.now(),
             )
+            enterprise.industry_code = args.industry_code
+            enterprise.industry_name = (args.industry_name or "")[:100] or None
             return enterprise.id, code, enterprise.credit_code
 
     enterprise_id, code, credit_code = _with_runtime(settings, work)
@@ -338,6 +353,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
         f"enterprise {e['id']} {e['name']}: staff code {e['code']}" for e in result.enterprises
     ]
     lines.append(f"{result.commitments} commitments")
+    lines.append(f"{result.registers} instruments and certificates")
     _print(args, result.__dict__, "\n".join(lines))
 
 

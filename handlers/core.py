@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.calendar import WorkingCalendar, local_date
 from domain.clock import Clock
+from handlers.ocr import CertificateReader, default_reader
 from storage.files import FileStore
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -40,6 +41,8 @@ class Core:
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     default_language: str = "zh_CN"
     first_response_working_days: int = 2
+    # Reads certificate photos for the registers; None: every field is typed.
+    certificate_reader: CertificateReader | None = field(default_factory=default_reader)
     _turn_slots: asyncio.Semaphore | None = field(default=None, repr=False)
     # Weak values: a chat's lock lives only while some turn holds or awaits it.
     _chat_locks: WeakValueDictionary[tuple[str, str], asyncio.Lock] = field(

@@ -25,8 +25,10 @@ from handlers import (
     evaluation,
     onboarding,
     paging,
+    registers,
     report_problem,
     reports,
+    research,
     statistics,
     typed_words,
 )
@@ -52,6 +54,8 @@ FLOWS: dict[str, ModuleType] = {
     "dt": date_input,
     paging.FLOW: browse,
     typed_words.FLOW: typed_words,
+    "reg": registers,
+    "rt": research,
 }
 
 # command -> (handler, roles allowed; None = anyone, bound or not)
@@ -70,6 +74,8 @@ COMMANDS: dict[str, tuple[Step, tuple[Role, ...] | None]] = {
     "stats": (statistics.show_stats, SUPERVISING_ROLES),
     "export": (statistics.send_export, SUPERVISING_ROLES),
     "evaluations": (evaluation.show_evaluations, SUPERVISING_ROLES),
+    "instruments": (registers.show_instruments, tuple(Role)),
+    "certificates": (registers.show_certificates, tuple(Role)),
 }
 # WeCom users type Chinese words for binding (SPEC §6).
 ALIASES = {"绑定": "start"}
@@ -81,6 +87,7 @@ async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
         try:
             if event.file is not None:
                 event = dataclasses.replace(event, file=await prefetched(event.file))
+                await registers.read_ahead(core, event)
             async with core.turn_slots():
                 for _attempt in range(3):
                     try:

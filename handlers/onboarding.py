@@ -10,7 +10,8 @@ from handlers.usecases.people import LINK_CODE_LIFETIME, bind, issue_link_code
 from storage.models import Enterprise
 
 # Commands listed in /help, by role; unbound chats see only binding and help.
-_EVERYONE = ("link", "lang", "cancel", "help")
+# "instruments" and "certificates": the registers (issue 14), for every bound role.
+_EVERYONE = ("instruments", "certificates", "link", "lang", "cancel", "help")
 _SUPERVISING = ("inbox", "search", "commitments", "agreement", "stats", "export", "evaluations")
 HELP_COMMANDS: dict[Role | None, tuple[str, ...]] = {
     None: ("start", "help", "lang"),

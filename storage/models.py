@@ -117,6 +117,9 @@ class Enterprise(Base):
     )
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # GB/T 4754 national industry classification (e.g. "C3443", 阀门和旋塞制造); optional.
+    industry_code: Mapped[str | None] = mapped_column(String(5))
+    industry_name: Mapped[str | None] = mapped_column(String(100))
 
     bureau: Mapped[Bureau] = relationship(lazy="joined")
 
@@ -357,3 +360,65 @@ class SweepRun(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     ran_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Instrument(Base):
+    """A measuring instrument under compulsory verification (强制检定) in a register."""
+
+    __tablename__ = "instruments"
+    __table_args__ = (Index("ix_instruments_valid_until", "valid_until"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str | None] = mapped_column(String(100))
+    serial_number: Mapped[str | None] = mapped_column(String(100))
+    certificate_number: Mapped[str | None] = mapped_column(String(100))
+    verifying_body: Mapped[str | None] = mapped_column(String(200))
+    cycle_months: Mapped[int | None] = mapped_column(Integer)
+    verified_on: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    # The photo of the verification certificate, kept as evidence.
+    evidence_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    # The last reminder threshold sent for this valid_until ("due", "overdue"); reset on renewal.
+    reminded_stage: Mapped[str | None] = mapped_column(String(16))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Certificate(Base):
+    """A product or management-system certification certificate of an enterprise."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (Index("ix_certificates_expires_on", "expires_on"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    number: Mapped[str | None] = mapped_column(String(100))
+    issuing_body: Mapped[str | None] = mapped_column(String(200))
+    expires_on: Mapped[date] = mapped_column(Date)
+    evidence_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    # The last reminder threshold sent for this expiry ("90", "30", "7", "expired").
+    reminded_stage: Mapped[str | None] = mapped_column(String(16))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ResearchTopic(Base):
+    """A common problem across enterprises (行业共性问题): proposed by the weekly cluster list,
+    opened by a supervisor as a special research topic (专题研究) linking the reports."""
+
+    __tablename__ = "research_topics"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    bureau_id: Mapped[int] = mapped_column(ForeignKey("bureaus.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    report_ids: Mapped[list[int]] = mapped_column(JSON)
+    enterprise_ids: Mapped[list[int]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.dates import parse_date
 from domain.errors import DomainError
+from domain.registers import RegisterKind
 from domain.roles import Party, Role
+from handlers.usecases import register_import
 from handlers.usecases.agreements import AgreementTerms, set_terms
 from handlers.usecases.commitments import add_commitment
 from handlers.usecases.people import add_enterprise, add_officer
@@ -37,6 +39,7 @@ ALIASES = {
     "协议结束": "agreement_end",
     "局方签署人": "bureau_signatory",
     "企业签署人": "enterprise_signatory",
+    **register_import.ALIASES,
 }
 PARTIES = {
     "bureau": Party.BUREAU,
@@ -60,6 +63,7 @@ class ImportResult:
     officers: list[dict[str, Any]] = field(default_factory=list)
     enterprises: list[dict[str, Any]] = field(default_factory=list)
     commitments: int = 0
+    registers: int = 0
 
 
 def normalise_header(cells: list[Any]) -> list[str]:
@@ -100,6 +104,10 @@ async def import_rows(
                 )
                 enterprises[_text(row, "ref") or str(enterprise.id)] = enterprise.id
                 await _agreement_columns(session, row, enterprise.id, number, now)
+                try:
+                    register_import.set_industry(enterprise, row)
+                except ValueError as error:
+                    raise ImportRowError(number, str(error)) from None
                 result.enterprises.append(
                     {"row": number, "id": enterprise.id, "name": enterprise.name, "code": code}
                 )
@@ -116,9 +124,23 @@ async def import_rows(
                     now,
                 )
                 result.commitments += 1
+            elif kind in (RegisterKind.INSTRUMENT, RegisterKind.CERTIFICATE):
+                try:
+                    await register_import.import_register_row(
+                        session,
+                        RegisterKind(kind),
+                        _reference(row, "enterprise", enterprises, number),
+                        row,
+                        now,
+                    )
+                except ValueError as error:
+                    raise ImportRowError(number, str(error)) from None
+                result.registers += 1
             elif kind:
                 raise ImportRowError(
-                    number, f"unknown type {kind!r} (officer, enterprise or commitment)"
+                    number,
+                    f"unknown type {kind!r} "
+                    "(officer, enterprise, commitment, instrument or certificate)",
                 )
         except DomainError as error:
             raise ImportRowError(number, error) from None

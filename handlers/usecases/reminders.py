@@ -42,7 +42,9 @@ from handlers import reminder_views
 from handlers.core import Core
 from handlers.messages import Reply
 from handlers.usecases.agreements import remind_agreements
+from handlers.usecases.common_problems import propose_clusters
 from handlers.usecases.notify import audit, language_of, notify, staff_of, supervisors_for
+from handlers.usecases.register_reminders import sweep_registers
 from handlers.usecases.reports import act_on_report
 from storage.models import (
     ChannelIdentity,
@@ -70,6 +72,8 @@ class SweepReport:
     nudges: int = 0
     closed_unconfirmed: int = 0
     agreement_notices: int = 0
+    registers: int = 0
+    clusters: int = 0
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -99,6 +103,8 @@ async def sweep(core: Core, now: datetime | None = None) -> SweepReport:
     report.escalations += await _escalate_reports(core, today, now)
     await _follow_up_resolved(core, today, now, report)
     report.agreement_notices = await remind_agreements(core, today, now)
+    report.registers = await sweep_registers(core, today, now)
+    report.clusters = await propose_clusters(core, today, now)
     async with core.sessions() as session, session.begin():
         # An earlier day's digest still waiting (its person unreachable until now) would
         # arrive next to today's with stale content: today's replaces it.

@@ -23,7 +23,8 @@ from domain.reports import (
     check_transition,
 )
 from domain.roles import Actor, Role, require_role
-from handlers import views
+from handlers import register_views, views
+from handlers.usecases.common_problems import common_industry, with_similar_reports
 from handlers.usecases.notify import audit, notify, other_side, supervisors_for
 from handlers.usecases.scope import enterprises_covered, load_in_scope
 from storage.models import Attachment, Enterprise, Person, Report, ReportCounter, ReportEvent
@@ -98,13 +99,17 @@ async def submit_report(
     audit(session, actor.person_id, "report.submit", "report", report.id, now, reference=reference)
     await session.flush()
     officer = await session.get(Person, enterprise.officer_id) if enterprise.officer_id else None
+    similar = await with_similar_reports(session, report, enterprise, now)
+    industry = common_industry(enterprise, similar)
     if officer is not None:
         await notify(
             session,
             officer,
             "report_new",
             f"report:{report.id}:event:{event.id}",
-            lambda lang: views.new_report_notice(lang, report, enterprise),
+            lambda lang: register_views.with_similar(
+                lang, views.new_report_notice(lang, report, enterprise), similar, industry
+            ),
             now,
             # SPEC §3 "notified at once": an urgent problem is not held by quiet hours.
             urgent=report.urgency is Urgency.URGENT,
