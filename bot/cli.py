@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--json", action="store_true")
     demo = commands.add_parser("demo", help="create demo data for a first try")
     demo.add_argument("--json", action="store_true")
+    # Management commands live in their own modules; each sets its handler as `run`.
+    from bot import cli_calendar
+
+    cli_calendar.add_parsers(commands)
     return parser
 
 
@@ -109,7 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args = build_parser().parse_args(argv)
         settings = Settings()
-        sys.exit(COMMANDS[args.command](args, settings) or 0)
+        command = getattr(args, "run", None) or COMMANDS[args.command]
+        sys.exit(command(args, settings) or 0)
     except CliError as error:
         _fail(str(error), as_json)
     except ValidationError as error:

@@ -13,8 +13,8 @@ class ImportFileError(Exception):
     """The file cannot be read as an import table."""
 
 
-def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """Return (row number as the user sees it, {column: value}) for each non-empty row."""
+def read_table(path: Path) -> list[list[Any]]:
+    """Return the cells of a .csv or of an .xlsx's first sheet, row by row (never empty)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         table = _read_csv(path)
@@ -24,6 +24,12 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         raise ImportFileError(f"{path.name}: use a .xlsx or .csv file")
     if not table:
         raise ImportFileError(f"{path.name}: the file is empty")
+    return table
+
+
+def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """Return (row number as the user sees it, {column: value}) for each non-empty row."""
+    table = read_table(path)
     header = normalise_header(table[0])
     if "type" not in header:
         raise ImportFileError(

@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from domain.errors import DomainError
 from domain.roles import BUREAU_ROLES, SUPERVISING_ROLES, Role
-from handlers import commitments, onboarding, report_problem, reports, statistics
+from handlers import commitments, escalations, onboarding, report_problem, reports, statistics
 from handlers.attachments import prefetched
 from handlers.core import Core
 from handlers.i18n import normalise_language, translate
@@ -36,6 +36,7 @@ FLOWS: dict[str, ModuleType] = {
     "rp": report_problem,
     "rep": reports,
     "cm": commitments,
+    "esc": escalations,
 }
 
 # command -> (handler, roles allowed; None = anyone, bound or not)

@@ -29,7 +29,10 @@ async def notify(
     now: datetime,
     urgent: bool = False,
 ) -> bool:
-    """Queue one message for a person, rendered in their language; once per dedupe key."""
+    """Queue one message for a person, rendered in their language; once per dedupe key.
+    A deactivated person gets nothing."""
+    if person.deactivated_at is not None:
+        return False
     reply = render(language_of(person))
     return await enqueue(
         session,
@@ -82,7 +85,11 @@ async def other_side(
 async def supervisors_for(session: AsyncSession, bureau_id: int) -> list[Person]:
     """The city's supervisors, or the province's when the city has none."""
     rows = await session.execute(
-        select(Person).where(Person.role == Role.SUPERVISOR, Person.bureau_id == bureau_id)
+        select(Person).where(
+            Person.role == Role.SUPERVISOR,
+            Person.bureau_id == bureau_id,
+            Person.deactivated_at.is_(None),
+        )
     )
     found = list(rows.scalars())
     if found:
@@ -90,6 +97,10 @@ async def supervisors_for(session: AsyncSession, bureau_id: int) -> list[Person]
     rows = await session.execute(
         select(Person)
         .join(Bureau, Person.bureau_id == Bureau.id)
-        .where(Person.role == Role.SUPERVISOR, Bureau.is_province.is_(True))
+        .where(
+            Person.role == Role.SUPERVISOR,
+            Bureau.is_province.is_(True),
+            Person.deactivated_at.is_(None),
+        )
     )
     return list(rows.scalars())
