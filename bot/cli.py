@@ -47,9 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="create or migrate the schema to the newest version")
 
     officer = commands.add_parser("officer", help="officers, supervisors, admins")
-    officer_add = officer.add_subparsers(dest="action", required=True).add_parser(
-        "add", help="add a person"
-    )
+    officer_actions = officer.add_subparsers(dest="action", required=True)
+    officer_add = officer_actions.add_parser("add", help="add a person")
     officer_add.add_argument("--name", required=True)
     where = officer_add.add_mutually_exclusive_group(required=True)
     where.add_argument("--city", help="city bureau, or 省局 for the provincial bureau")
@@ -60,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     officer_add.add_argument("--json", action="store_true")
 
     enterprise = commands.add_parser("enterprise", help="enterprises")
-    enterprise_add = enterprise.add_subparsers(dest="action", required=True).add_parser("add")
+    enterprise_actions = enterprise.add_subparsers(dest="action", required=True)
+    enterprise_add = enterprise_actions.add_parser("add")
     enterprise_add.add_argument("--name", required=True)
     enterprise_add.add_argument("--city", required=True)
     enterprise_add.add_argument("--officer", required=True, type=int)
@@ -99,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="create demo data for a first try")
     demo.add_argument("--json", action="store_true")
     # Management commands live in their own modules; each sets its handler as `run`.
-    from bot import cli_calendar
+    from bot import cli_admin, cli_calendar
 
+    cli_admin.add_parsers(commands, officer_actions, enterprise_actions)
     cli_calendar.add_parsers(commands)
     return parser
 
