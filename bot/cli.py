@@ -89,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     importing = commands.add_parser(
         "import", help="bulk import of officers, enterprises and commitments (see README)"
     )
-    importing.add_argument("file", help="FILE.xlsx or FILE.csv")
+    importing.add_argument("file", nargs="?", help="FILE.xlsx or FILE.csv")
+    importing.add_argument(
+        "--template", metavar="FILE.xlsx", help="write an empty template with an example instead"
+    )
     importing.add_argument("--json", action="store_true")
     export = commands.add_parser(
         "export", help="reports, commitments and fulfilment statistics as a workbook"
@@ -317,17 +320,27 @@ def _instant(text: str, settings: Settings) -> datetime:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.importer import ImportFileError, read_rows
+    from bot.importer import ImportFileError, ProgressBar, read_rows, write_template
     from handlers.usecases.bulk_import import ImportResult, ImportRowError, import_rows
 
+    if args.template:
+        try:
+            write_template(Path(args.template))
+        except ImportFileError as error:
+            raise CliError(str(error)) from None
+        _print(args, {"template": args.template}, f"{args.template}: empty import template")
+        return
+    if not args.file:
+        raise CliError("give FILE.xlsx or FILE.csv to import, or --template FILE.xlsx")
     try:
         rows = read_rows(Path(args.file))
     except ImportFileError as error:
         raise CliError(str(error)) from None
+    bar = ProgressBar.for_terminal(sys.stderr, len(rows))
 
     async def work(runtime: Runtime) -> ImportResult:
         async with runtime.core.sessions() as session, session.begin():
-            return await import_rows(session, rows, runtime.core.clock.now())
+            return await import_rows(session, rows, runtime.core.clock.now(), bar)
 
     try:
         result = _with_runtime(settings, work)
@@ -336,12 +349,27 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
         if isinstance(reason, DomainError):
             reason = translate(settings.language, reason.key, **reason.params)
         raise CliError(f"row {error.row}: {reason} (nothing was imported)") from None
+    finally:
+        if bar is not None:
+            bar.close()
     lines = [f"officer {o['id']} {o['name']}: code {o['code']}" for o in result.officers]
     lines += [
         f"enterprise {e['id']} {e['name']}: staff code {e['code']}" for e in result.enterprises
     ]
-    lines.append(f"{result.commitments} commitments")
-    _print(args, result.__dict__, "\n".join(lines))
+    unchanged = result.unchanged
+    if result.changed_nothing:
+        lines.append(
+            "nothing changed: every row matches a record already there "
+            f"({unchanged['officers']} officers, {unchanged['enterprises']} enterprises, "
+            f"{unchanged['commitments']} commitments)"
+        )
+    else:
+        lines.append(
+            f"{result.commitments} commitments added; already there and left as they were: "
+            f"{unchanged['officers']} officers, {unchanged['enterprises']} enterprises, "
+            f"{unchanged['commitments']} commitments"
+        )
+    _print(args, {**result.__dict__, "changed": not result.changed_nothing}, "\n".join(lines))
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
