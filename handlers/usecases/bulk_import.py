@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.commitments import CommitmentStatus
@@ -31,6 +31,7 @@ from handlers.usecases.people import (
     clean_name,
     new_code,
 )
+from storage.bulk import insert_rows
 from storage.models import (
     Agreement,
     AuditEntry,
@@ -367,15 +368,13 @@ def _commitment_row(
     if not text or len(text) > MAX_COMMITMENT_TEXT:
         raise DomainError("error.commitment_text_invalid", limit=MAX_COMMITMENT_TEXT)
     due = _due(row, number)
-    if isinstance(enterprise, int):
-        key = (enterprise, party.value, text, due)
-        if key in seen.commitment_keys:
-            result.unchanged["commitments"] += 1
-            return
-        seen.commitment_keys.add(key)
-    elif (enterprise, party, text, due) in new_commitments:
+    # An enterprise created by this file is told apart by its planned record's identity.
+    owner = enterprise if isinstance(enterprise, int) else -id(enterprise)
+    key = (owner, party.value, text, due)
+    if key in seen.commitment_keys:
         result.unchanged["commitments"] += 1
         return
+    seen.commitment_keys.add(key)
     new_commitments.append((enterprise, party, text, due))
 
 
@@ -396,7 +395,16 @@ async def _write(
     for planned in new_officers:
         person = planned.person
         code = _fresh_code(seen)
-        codes.append({"code": code, "person_id": person.id, "reusable": False, "created_at": now})
+        codes.append(
+            {
+                "code": code,
+                "person_id": person.id,
+                "enterprise_id": None,
+                "reusable": False,
+                "expires_at": None,
+                "created_at": now,
+            }
+        )
         audits.append(_audit(now, "person.add", "person", person.id, role=person.role.value))
         result.officers.append(
             {"row": planned.row, "id": person.id, "name": person.name, "code": code}
@@ -415,6 +423,7 @@ async def _write(
         codes.append(
             {
                 "code": code,
+                "person_id": None,
                 "enterprise_id": enterprise.id,
                 "reusable": True,
                 "expires_at": now + STAFF_CODE_LIFETIME,
@@ -429,7 +438,7 @@ async def _write(
         result.enterprises.append(
             {"row": firm.row, "id": enterprise.id, "name": enterprise.name, "code": code}
         )
-    await _insert(session, BindingCode, codes)
+    await insert_rows(session, BindingCode, codes)
 
     rows: list[dict[str, Any]] = []
     enterprise_ids = {_enterprise_id(ref) for ref, *_ in new_commitments}
@@ -455,19 +464,22 @@ async def _write(
                 "version": 1,
             }
         )
-    for start in range(0, len(rows), _BATCH):
-        batch = rows[start : start + _BATCH]
-        ids = await session.scalars(
-            insert(Commitment).returning(Commitment.id, sort_by_parameter_order=True), batch
-        )
-        for commitment_id, values in zip(ids, batch, strict=True):
-            audits.append(
-                _audit(
-                    now, "commitment.add", "commitment", commitment_id, party=values["party"].value
-                )
-            )
+    # A plain multi-row INSERT: asking SQLite for the ids in order (RETURNING sorted by
+    # parameter) would send one statement per row. The new rows are read back instead: in
+    # this transaction, after the highest id before it, with this import's timestamp.
+    before = await session.scalar(select(func.max(Commitment.id))) or 0
+    await insert_rows(session, Commitment, rows)
+    added = await session.execute(
+        select(Commitment.id, Commitment.party)
+        .where(Commitment.id > before, Commitment.created_at == now)
+        .order_by(Commitment.id)
+    )
+    audits += [
+        _audit(now, "commitment.add", "commitment", commitment_id, party=party.value)
+        for commitment_id, party in added
+    ]
     result.commitments = len(rows)
-    await _insert(session, AuditEntry, audits)
+    await insert_rows(session, AuditEntry, audits)
 
 
 def _enterprise_id(ref: EnterpriseRef) -> int:
@@ -490,19 +502,16 @@ async def _agreements(
     missing: list[dict[str, Any]] = [
         {"enterprise_id": e, "created_at": now} for e in wanted if e not in found
     ]
-    for start in range(0, len(missing), _BATCH):
-        batch = missing[start : start + _BATCH]
-        ids = await session.scalars(
-            insert(Agreement).returning(Agreement.id, sort_by_parameter_order=True), batch
-        )
-        for agreement_id, values in zip(ids, batch, strict=True):
-            found[int(values["enterprise_id"])] = agreement_id
+    if missing:
+        await insert_rows(session, Agreement, missing)
+        created = [row["enterprise_id"] for row in missing]
+        for start in range(0, len(created), _BATCH):
+            query = select(Agreement.enterprise_id, Agreement.id).where(
+                Agreement.enterprise_id.in_(created[start : start + _BATCH])
+            )
+            for enterprise_id, agreement_id in await session.execute(query):
+                found[enterprise_id] = agreement_id
     return found
-
-
-async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), _BATCH):
-        await session.execute(insert(model), rows[start : start + _BATCH])
 
 
 def _fresh_code(seen: _Lookups) -> str:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,9 +49,9 @@ from handlers.core import Core
 from handlers.usecases.calendar import refresh_calendar
 from handlers.usecases.notify import audit, language_of, notify, staff_of, supervisors_for
 from handlers.usecases.reports import act_on_report
+from storage.bulk import insert_rows
 from storage.models import (
     AuditEntry,
-    Base,
     ChannelIdentity,
     Commitment,
     Enterprise,
@@ -213,7 +213,7 @@ async def _escalate_overdue_commitments(
         Commitment.status == CommitmentStatus.OPEN,
     )
     items = [due[cid] for cid in marked]
-    await _bulk_insert(
+    await insert_rows(
         session,
         AuditEntry,
         [
@@ -279,7 +279,7 @@ async def _escalate_unanswered_reports(
         Report.status == ReportStatus.SUBMITTED,
     )
     items = [due[rid] for rid in marked]
-    await _bulk_insert(
+    await insert_rows(
         session,
         ReportEvent,
         [
@@ -293,7 +293,7 @@ async def _escalate_unanswered_reports(
             for i in items
         ],
     )
-    await _bulk_insert(
+    await insert_rows(
         session,
         AuditEntry,
         [
@@ -393,13 +393,6 @@ async def _mark_escalated(
         )
         marked += [row_id for (row_id,) in result]
     return sorted(marked)
-
-
-async def _bulk_insert(
-    session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]
-) -> None:
-    if rows:
-        await session.execute(insert(model), rows)
 
 
 def _audit_row(
