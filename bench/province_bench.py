@@ -37,7 +37,7 @@ from domain.calendar import WorkingCalendar  # noqa: E402
 from domain.clock import FixedClock  # noqa: E402
 from domain.roles import Role  # noqa: E402
 from handlers.core import Core  # noqa: E402
-from handlers.usecases.bulk_import import import_rows  # noqa: E402
+from handlers.usecases.bulk_import import TEMPLATE_COLUMNS, import_rows  # noqa: E402
 from handlers.usecases.reminders import sweep  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
 from storage.files import FileStore  # noqa: E402
@@ -118,21 +118,7 @@ def write_file(path: Path, seed: int = 13) -> int:
         )
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "类型",
-                "引用",
-                "名称",
-                "城市",
-                "角色",
-                "责任人",
-                "信用代码",
-                "企业",
-                "承诺方",
-                "内容",
-                "截止日期",
-            ]
-        )
+        writer.writerow(TEMPLATE_COLUMNS)
         writer.writerows(rows)
     return len(rows)
 

@@ -24,6 +24,7 @@ from domain.dates import parse_date
 from domain.errors import DomainError
 from domain.roles import BUREAU_ROLES, Party, Role
 from handlers.usecases.commitments import MAX_COMMITMENT_TEXT
+from handlers.usecases.notify import audit_row
 from handlers.usecases.people import (
     PROVINCE_NAMES,
     STAFF_CODE_LIFETIME,
@@ -405,7 +406,7 @@ async def _write(
                 "created_at": now,
             }
         )
-        audits.append(_audit(now, "person.add", "person", person.id, role=person.role.value))
+        audits.append(audit_row(now, "person.add", "person", person.id, role=person.role.value))
         result.officers.append(
             {"row": planned.row, "id": person.id, "name": person.name, "code": code}
         )
@@ -431,7 +432,7 @@ async def _write(
             }
         )
         audits.append(
-            _audit(
+            audit_row(
                 now, "enterprise.add", "enterprise", enterprise.id, officer_id=enterprise.officer_id
             )
         )
@@ -475,7 +476,7 @@ async def _write(
         .order_by(Commitment.id)
     )
     audits += [
-        _audit(now, "commitment.add", "commitment", commitment_id, party=party.value)
+        audit_row(now, "commitment.add", "commitment", commitment_id, party=party.value)
         for commitment_id, party in added
     ]
     result.commitments = len(rows)
@@ -520,19 +521,6 @@ def _fresh_code(seen: _Lookups) -> str:
         if code not in seen.codes:
             seen.codes.add(code)
             return code
-
-
-def _audit(
-    now: datetime, action: str, subject_type: str, subject_id: int, **detail: Any
-) -> dict[str, Any]:
-    return {
-        "at": now,
-        "actor_id": None,
-        "action": action,
-        "subject_type": subject_type,
-        "subject_id": subject_id,
-        "detail": detail,
-    }
 
 
 def _text(row: dict[str, Any], column: str) -> str:

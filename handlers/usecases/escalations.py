@@ -1,13 +1,15 @@
-"""The 督办 list: escalated items still open, in the viewer's scope, oldest first."""
+"""Escalated items as people read them: the sweep's daily batches and the 督办 list (escalated
+items still open, in the viewer's scope, oldest first)."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.calendar import WorkingCalendar, local_date
+from domain.calendar import local_date
 from domain.commitments import CommitmentStatus
 from domain.reminders import EscalatedItem, EscalationKind, oldest_first, overdue_working_days
 from domain.reports import ReportStatus
@@ -17,14 +19,11 @@ from handlers.usecases.scope import enterprises_covered
 from storage.models import Commitment, Enterprise, Person, Report
 
 
-async def open_escalations(
-    session: AsyncSession, core: Core, actor: Actor, today: date
+async def commitment_items(
+    session: AsyncSession, core: Core, today: date, *where: Any
 ) -> list[EscalatedItem]:
-    """Every escalated commitment still open and escalated report still not accepted."""
-    scope = enterprises_covered(actor)
-    calendar: WorkingCalendar = core.calendar
-    items: list[EscalatedItem] = []
-    commitments = await session.execute(
+    """Commitments matching `where` as escalation items, working days overdue as of `today`."""
+    rows = await session.execute(
         select(
             Commitment.id,
             Commitment.text,
@@ -38,30 +37,32 @@ async def open_escalations(
         )
         .join(Enterprise, Commitment.enterprise_id == Enterprise.id)
         .outerjoin(Person, Enterprise.officer_id == Person.id)
-        .where(
-            scope,
-            Commitment.status == CommitmentStatus.OPEN,
-            Commitment.escalated_at.is_not(None),
-        )
+        .where(*where)
     )
-    for cid, text, party, due_on, eid, ename, bureau_id, officer_id, oname in commitments:
-        items.append(
-            EscalatedItem(
-                EscalationKind.COMMITMENT,
-                cid,
-                f"#{cid}",
-                text,
-                eid,
-                ename,
-                bureau_id,
-                officer_id,
-                oname or "—",
-                due_on,
-                overdue_working_days(calendar, due_on, today),
-                party,
-            )
+    return [
+        EscalatedItem(
+            EscalationKind.COMMITMENT,
+            cid,
+            f"#{cid}",
+            text,
+            eid,
+            ename,
+            bureau_id,
+            officer_id,
+            officer_name or "—",
+            due_on,
+            overdue_working_days(core.calendar, due_on, today),
+            party,
         )
-    reports = await session.execute(
+        for cid, text, party, due_on, eid, ename, bureau_id, officer_id, officer_name in rows
+    ]
+
+
+async def report_items(
+    session: AsyncSession, core: Core, today: date, *where: Any
+) -> list[EscalatedItem]:
+    """Reports matching `where` as escalation items, working days waited as of `today`."""
+    rows = await session.execute(
         select(
             Report.id,
             Report.reference,
@@ -75,13 +76,10 @@ async def open_escalations(
         )
         .join(Enterprise, Report.enterprise_id == Enterprise.id)
         .outerjoin(Person, Enterprise.officer_id == Person.id)
-        .where(
-            scope,
-            Report.status == ReportStatus.SUBMITTED,
-            Report.response_escalated_at.is_not(None),
-        )
+        .where(*where)
     )
-    for rid, reference, product, submitted_at, eid, ename, bureau_id, officer_id, oname in reports:
+    items = []
+    for rid, reference, product, submitted_at, eid, ename, bureau_id, officer_id, oname in rows:
         submitted_on = local_date(submitted_at, core.tz)
         items.append(
             EscalatedItem(
@@ -95,7 +93,31 @@ async def open_escalations(
                 officer_id,
                 oname or "—",
                 submitted_on,
-                calendar.working_days_between(submitted_on, today),
+                core.calendar.working_days_between(submitted_on, today),
             )
         )
-    return oldest_first(items)
+    return items
+
+
+async def open_escalations(
+    session: AsyncSession, core: Core, actor: Actor, today: date
+) -> list[EscalatedItem]:
+    """Every escalated commitment still open and escalated report still not accepted."""
+    scope = enterprises_covered(actor)
+    commitments = await commitment_items(
+        session,
+        core,
+        today,
+        scope,
+        Commitment.status == CommitmentStatus.OPEN,
+        Commitment.escalated_at.is_not(None),
+    )
+    reports = await report_items(
+        session,
+        core,
+        today,
+        scope,
+        Report.status == ReportStatus.SUBMITTED,
+        Report.response_escalated_at.is_not(None),
+    )
+    return oldest_first(commitments + reports)

@@ -41,6 +41,20 @@ async def notify(
     )
 
 
+def audit_row(
+    now: datetime, action: str, subject_type: str, subject_id: int | None, **detail: Any
+) -> dict[str, Any]:
+    """An audit entry of the system (actor None) as a row for a bulk insert."""
+    return {
+        "at": now,
+        "actor_id": None,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "detail": detail,
+    }
+
+
 def audit(
     session: AsyncSession,
     actor_id: int | None,

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Select, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -27,7 +27,6 @@ from domain.reminders import (
     FOLLOW_UP_NUDGE_WORKING_DAYS,
     CommitmentItem,
     EscalatedItem,
-    EscalationKind,
     FollowUp,
     WaitingReport,
     commitment_needs_escalation,
@@ -37,7 +36,6 @@ from domain.reminders import (
     follow_up_after_resolution,
     missing_holiday_year,
     oldest_first,
-    overdue_working_days,
     plan_digest,
     report_needs_escalation,
     summarise_escalations,
@@ -47,7 +45,15 @@ from domain.roles import Party, Role
 from handlers import reminder_views
 from handlers.core import Core
 from handlers.usecases.calendar import refresh_calendar
-from handlers.usecases.notify import audit, language_of, notify, staff_of, supervisors_for
+from handlers.usecases.escalations import commitment_items, report_items
+from handlers.usecases.notify import (
+    audit,
+    audit_row,
+    language_of,
+    notify,
+    staff_of,
+    supervisors_for,
+)
 from handlers.usecases.reports import act_on_report
 from storage.bulk import insert_rows
 from storage.models import (
@@ -167,43 +173,21 @@ async def _escalate_overdue_commitments(
     core: Core, session: AsyncSession, today: date, now: datetime
 ) -> list[EscalatedItem]:
     """Open commitments overdue for more than 5 working days."""
-    rows = await session.execute(
-        select(
-            Commitment.id,
-            Commitment.text,
-            Commitment.party,
-            Commitment.due_on,
-            Enterprise.id,
-            Enterprise.name,
-            Enterprise.bureau_id,
-            Enterprise.officer_id,
-            Person.name,
-        )
-        .join(Enterprise, Commitment.enterprise_id == Enterprise.id)
-        .outerjoin(Person, Enterprise.officer_id == Person.id)
-        .where(
-            Commitment.status == CommitmentStatus.OPEN,
-            Commitment.due_on < escalation_candidates_due_before(today),
-            Commitment.escalated_at.is_(None),
-        )
+    candidates = await commitment_items(
+        session,
+        core,
+        today,
+        Commitment.status == CommitmentStatus.OPEN,
+        Commitment.due_on < escalation_candidates_due_before(today),
+        Commitment.escalated_at.is_(None),
     )
-    due: dict[int, EscalatedItem] = {}
-    for cid, text, party, due_on, eid, ename, bureau_id, officer_id, officer_name in rows:
-        if commitment_needs_escalation(core.calendar, CommitmentStatus.OPEN, due_on, today, False):
-            due[cid] = EscalatedItem(
-                EscalationKind.COMMITMENT,
-                cid,
-                f"#{cid}",
-                text,
-                eid,
-                ename,
-                bureau_id,
-                officer_id,
-                officer_name or "—",
-                due_on,
-                overdue_working_days(core.calendar, due_on, today),
-                party,
-            )
+    due = {
+        item.subject_id: item
+        for item in candidates
+        if commitment_needs_escalation(
+            core.calendar, CommitmentStatus.OPEN, item.since, today, False
+        )
+    }
     marked = await _mark_escalated(
         session,
         Commitment,
@@ -217,7 +201,13 @@ async def _escalate_overdue_commitments(
         session,
         AuditEntry,
         [
-            _audit_row("commitment.escalate", "commitment", i.subject_id, now, i.working_days)
+            audit_row(
+                now,
+                "commitment.escalate",
+                "commitment",
+                i.subject_id,
+                overdue_working_days=i.working_days,
+            )
             for i in items
         ],
     )
@@ -231,45 +221,21 @@ async def _escalate_unanswered_reports(
     first_response = core.first_response_working_days
     # More than N working days since submission implies more than N calendar days.
     submitted_before, _ = local_day_bounds(today - timedelta(days=first_response), core.tz)
-    rows = await session.execute(
-        select(
-            Report.id,
-            Report.reference,
-            Report.product,
-            Report.submitted_at,
-            Enterprise.id,
-            Enterprise.name,
-            Enterprise.bureau_id,
-            Enterprise.officer_id,
-            Person.name,
-        )
-        .join(Enterprise, Report.enterprise_id == Enterprise.id)
-        .outerjoin(Person, Enterprise.officer_id == Person.id)
-        .where(
-            Report.status == ReportStatus.SUBMITTED,
-            Report.submitted_at < submitted_before,
-            Report.response_escalated_at.is_(None),
-        )
+    candidates = await report_items(
+        session,
+        core,
+        today,
+        Report.status == ReportStatus.SUBMITTED,
+        Report.submitted_at < submitted_before,
+        Report.response_escalated_at.is_(None),
     )
-    due: dict[int, EscalatedItem] = {}
-    for rid, reference, product, submitted_at, eid, ename, bureau_id, officer_id, oname in rows:
-        submitted_on = local_date(submitted_at, core.tz)
+    due = {
+        item.subject_id: item
+        for item in candidates
         if report_needs_escalation(
-            core.calendar, ReportStatus.SUBMITTED, submitted_on, today, first_response, False
-        ):
-            due[rid] = EscalatedItem(
-                EscalationKind.REPORT,
-                rid,
-                reference,
-                product,
-                eid,
-                ename,
-                bureau_id,
-                officer_id,
-                oname or "—",
-                submitted_on,
-                core.calendar.working_days_between(submitted_on, today),
-            )
+            core.calendar, ReportStatus.SUBMITTED, item.since, today, first_response, False
+        )
+    }
     marked = await _mark_escalated(
         session,
         Report,
@@ -297,7 +263,9 @@ async def _escalate_unanswered_reports(
         session,
         AuditEntry,
         [
-            _audit_row("report.response_escalate", "report", i.subject_id, now, i.working_days)
+            audit_row(
+                now, "report.response_escalate", "report", i.subject_id, working_days=i.working_days
+            )
             for i in items
         ],
     )
@@ -393,21 +361,6 @@ async def _mark_escalated(
         )
         marked += [row_id for (row_id,) in result]
     return sorted(marked)
-
-
-def _audit_row(
-    action: str, subject_type: str, subject_id: int, now: datetime, working_days: int
-) -> dict[str, Any]:
-    return {
-        "at": now,
-        "actor_id": None,
-        "action": action,
-        "subject_type": subject_type,
-        "subject_id": subject_id,
-        "detail": {
-            "overdue_working_days" if subject_type == "commitment" else "working_days": working_days
-        },
-    }
 
 
 # --- follow-up after "resolved" ----------------------------------------------------------
