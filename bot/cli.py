@@ -48,9 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="create or migrate the schema to the newest version")
 
     officer = commands.add_parser("officer", help="officers, supervisors, admins")
-    officer_add = officer.add_subparsers(dest="action", required=True).add_parser(
-        "add", help="add a person"
-    )
+    officer_actions = officer.add_subparsers(dest="action", required=True)
+    officer_add = officer_actions.add_parser("add", help="add a person")
     officer_add.add_argument("--name", required=True)
     where = officer_add.add_mutually_exclusive_group(required=True)
     where.add_argument("--city", help="city bureau, or 省局 for the provincial bureau")
@@ -61,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     officer_add.add_argument("--json", action="store_true")
 
     enterprise = commands.add_parser("enterprise", help="enterprises")
-    enterprise_add = enterprise.add_subparsers(dest="action", required=True).add_parser("add")
+    enterprise_actions = enterprise.add_subparsers(dest="action", required=True)
+    enterprise_add = enterprise_actions.add_parser("add")
     enterprise_add.add_argument("--name", required=True)
     enterprise_add.add_argument("--city", required=True)
     enterprise_add.add_argument("--officer", required=True, type=int)
@@ -94,7 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     importing = commands.add_parser(
         "import", help="bulk import of officers, enterprises and commitments (see README)"
     )
-    importing.add_argument("file", help="FILE.xlsx or FILE.csv")
+    importing.add_argument("file", nargs="?", help="FILE.xlsx or FILE.csv")
+    importing.add_argument(
+        "--template", metavar="FILE.xlsx", help="write an empty template with an example instead"
+    )
     importing.add_argument("--json", action="store_true")
     export = commands.add_parser(
         "export", help="reports, commitments and fulfilment statistics as a workbook"
@@ -104,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="create demo data for a first try")
     demo.add_argument("--json", action="store_true")
     cli_agreement.add_parser(commands)
+    # Management commands live in their own modules; each sets its handler as `run`.
+    from bot import cli_admin, cli_calendar
+
+    cli_admin.add_parsers(commands, officer_actions, enterprise_actions)
+    cli_calendar.add_parsers(commands)
     return parser
 
 
@@ -116,7 +124,8 @@ def main(argv: list[str] | None = None) -> None:
         args = build_parser().parse_args(argv)
         settings = Settings()
         logs.configure(settings.log_format, settings.instance_name)
-        sys.exit(COMMANDS[args.command](args, settings) or 0)
+        command = getattr(args, "run", None) or COMMANDS[args.command]
+        sys.exit(command(args, settings) or 0)
     except CliError as error:
         _fail(str(error), as_json)
     except ValidationError as error:
@@ -329,17 +338,27 @@ def _instant(text: str, settings: Settings) -> datetime:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.importer import ImportFileError, read_rows
+    from bot.importer import ImportFileError, ProgressBar, read_rows, write_template
     from handlers.usecases.bulk_import import ImportResult, ImportRowError, import_rows
 
+    if args.template:
+        try:
+            write_template(Path(args.template))
+        except ImportFileError as error:
+            raise CliError(str(error)) from None
+        _print(args, {"template": args.template}, f"{args.template}: empty import template")
+        return
+    if not args.file:
+        raise CliError("give FILE.xlsx or FILE.csv to import, or --template FILE.xlsx")
     try:
         rows = read_rows(Path(args.file))
     except ImportFileError as error:
         raise CliError(str(error)) from None
+    bar = ProgressBar.for_terminal(sys.stderr, len(rows))
 
     async def work(runtime: Runtime) -> ImportResult:
         async with runtime.core.sessions() as session, session.begin():
-            return await import_rows(session, rows, runtime.core.clock.now())
+            return await import_rows(session, rows, runtime.core.clock.now(), bar)
 
     try:
         result = _with_runtime(settings, work)
@@ -348,13 +367,28 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
         if isinstance(reason, DomainError):
             reason = translate(settings.language, reason.key, **reason.params)
         raise CliError(f"row {error.row}: {reason} (nothing was imported)") from None
+    finally:
+        if bar is not None:
+            bar.close()
     lines = [f"officer {o['id']} {o['name']}: code {o['code']}" for o in result.officers]
     lines += [
         f"enterprise {e['id']} {e['name']}: staff code {e['code']}" for e in result.enterprises
     ]
-    lines.append(f"{result.commitments} commitments")
+    unchanged = result.unchanged
+    if result.changed_nothing:
+        lines.append(
+            "nothing changed: every row matches a record already there "
+            f"({unchanged['officers']} officers, {unchanged['enterprises']} enterprises, "
+            f"{unchanged['commitments']} commitments)"
+        )
+    else:
+        lines.append(
+            f"{result.commitments} commitments added; already there and left as they were: "
+            f"{unchanged['officers']} officers, {unchanged['enterprises']} enterprises, "
+            f"{unchanged['commitments']} commitments"
+        )
     lines.append(f"{result.registers} instruments and certificates")
-    _print(args, result.__dict__, "\n".join(lines))
+    _print(args, {**result.__dict__, "changed": not result.changed_nothing}, "\n".join(lines))
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:

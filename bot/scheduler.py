@@ -12,6 +12,7 @@ from bot.delivery import Delivery
 from domain.calendar import local_date
 from domain.reminders import QuietHours, next_sweep_at, sweep_is_due
 from handlers.core import Core
+from handlers.usecases.calendar import refresh_calendar
 from handlers.usecases.reminders import SweepReport, sweep, swept_on
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class Scheduler:
     async def tick(self) -> SweepReport | None:
         """Sweep if today's sweep is due and has not run yet; return what it did."""
         now = self.core.clock.now()
+        # `qabot calendar …` may have changed the days off since the last check.
+        await refresh_calendar(self.core)
         already = await swept_on(self.core, local_date(now, self.core.tz))
         if not sweep_is_due(self.core.calendar, now, self.core.tz, self.remind_at, already):
             return None

@@ -137,10 +137,12 @@ class Digest:
     due_soon: list[CommitmentItem] = field(default_factory=list)
     overdue: list[OverdueItem] = field(default_factory=list)
     reports: list[WaitingReport] = field(default_factory=list)
+    # For admins from 1 December: next year has no holiday data yet.
+    missing_holiday_year: int | None = None
 
     @property
     def is_empty(self) -> bool:
-        return not (self.due_soon or self.overdue or self.reports)
+        return not (self.due_soon or self.overdue or self.reports or self.missing_holiday_year)
 
     @property
     def entry_count(self) -> int:
@@ -151,13 +153,14 @@ def plan_digest(
     today: date,
     commitments: list[CommitmentItem],
     reports: list[WaitingReport] | None = None,
+    missing_holiday_year: int | None = None,
 ) -> Digest | None:
     """Sort open commitments into due soon / overdue; None when there is nothing to say.
 
     Overdue: oldest first, with calendar days overdue. Due soon: soonest first.
     Reports: longest waiting first. Commitments neither due soon nor overdue are left out.
     """
-    digest = Digest(day=today)
+    digest = Digest(day=today, missing_holiday_year=missing_holiday_year)
     for item in commitments:
         if item.due_on < today:
             digest.overdue.append(OverdueItem(item, overdue_days(item.due_on, today)))
@@ -167,6 +170,13 @@ def plan_digest(
     digest.due_soon.sort(key=lambda i: (i.due_on, i.commitment_id))
     digest.reports = sorted(reports or [], key=lambda r: (r.waiting_since, r.report_id))
     return None if digest.is_empty else digest
+
+
+def missing_holiday_year(calendar: WorkingCalendar, today: date) -> int | None:
+    """From 1 December: next year, when neither the package nor the bureau has its holidays."""
+    if today.month == 12 and not calendar.is_covered(today.year + 1):
+        return today.year + 1
+    return None
 
 
 def digest_dedupe_key(day: date) -> str:
@@ -228,3 +238,79 @@ def next_sweep_at(
         day += timedelta(days=1)
     day = calendar.next_working_day(day)
     return datetime.combine(day, remind_at, tzinfo=tz).astimezone(UTC)
+
+
+# --- escalations, batched per recipient and day ---------------------------------------------
+
+# A supervisor's daily message lists this many of the oldest items; the rest is in the 督办 list.
+ESCALATION_OLDEST_SHOWN = 10
+# ... and names this many officers and enterprises with the most items.
+ESCALATION_TOP_NAMES = 10
+# An officer's notice lists this many of their items (with a button each up to the second).
+ESCALATED_NOTICE_LINES = 40
+ESCALATED_NOTICE_BUTTONS = 8
+
+
+class EscalationKind(StrEnum):
+    COMMITMENT = "commitment"
+    REPORT = "report"
+
+
+@dataclass(frozen=True)
+class EscalatedItem:
+    """Something escalated today: what, whose, since when, and how late in working days."""
+
+    kind: EscalationKind
+    subject_id: int
+    label: str
+    text: str
+    enterprise_id: int
+    enterprise_name: str
+    bureau_id: int
+    officer_id: int | None
+    officer_name: str
+    since: date
+    working_days: int
+    party: Party | None = None
+    # Calendar days since `since`: the unit every message shows (digests, lists, escalations);
+    # the escalation rule itself counts working days.
+    days: int = 0
+
+
+@dataclass(frozen=True)
+class EscalationSummary:
+    """One recipient's escalations of a day: counts per officer and enterprise (most first),
+    and every item, oldest first."""
+
+    items: list[EscalatedItem]
+    by_officer: list[tuple[str, int]]
+    by_enterprise: list[tuple[str, int]]
+
+    @property
+    def oldest(self) -> list[EscalatedItem]:
+        return self.items[:ESCALATION_OLDEST_SHOWN]
+
+
+def oldest_first(items: list[EscalatedItem]) -> list[EscalatedItem]:
+    return sorted(items, key=lambda i: (i.since, i.kind.value, i.subject_id))
+
+
+def summarise_escalations(items: list[EscalatedItem]) -> EscalationSummary:
+    """Count a day's escalations per officer and per enterprise; order the items oldest first."""
+    officers: dict[str, int] = {}
+    enterprises: dict[str, int] = {}
+    for item in items:
+        officers[item.officer_name] = officers.get(item.officer_name, 0) + 1
+        enterprises[item.enterprise_name] = enterprises.get(item.enterprise_name, 0) + 1
+
+    def most_first(counts: dict[str, int]) -> list[tuple[str, int]]:
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    return EscalationSummary(oldest_first(items), most_first(officers), most_first(enterprises))
+
+
+def escalation_batch_key(day: date, items: list[EscalatedItem]) -> str:
+    """Per day and per set of items: a repeated sweep queues nothing again, while a second
+    instance that escalated other items the same day still sends its own batch."""
+    first = min((i.kind.value, i.subject_id) for i in items)
+    return f"escalations:{day.isoformat()}:{first[0]}:{first[1]}:{len(items)}"

@@ -22,6 +22,7 @@ from handlers import (
     browse,
     commitments,
     date_input,
+    escalations,
     evaluation,
     onboarding,
     paging,
@@ -56,6 +57,7 @@ FLOWS: dict[str, ModuleType] = {
     typed_words.FLOW: typed_words,
     "reg": registers,
     "rt": research,
+    "esc": escalations,
 }
 
 # command -> (handler, roles allowed; None = anyone, bound or not)

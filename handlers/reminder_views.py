@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime
 
-from domain.reminders import MAX_DIGEST_ENTRIES, CommitmentItem, Digest
+from domain.reminders import (
+    ESCALATED_NOTICE_BUTTONS,
+    ESCALATED_NOTICE_LINES,
+    ESCALATION_TOP_NAMES,
+    MAX_DIGEST_ENTRIES,
+    CommitmentItem,
+    Digest,
+    EscalatedItem,
+    EscalationKind,
+    EscalationSummary,
+)
 from domain.reports import ReportAction
 from domain.roles import Party
 from handlers.i18n import translate as t
 from handlers.i18n import translate_count
 from handlers.messages import Button, Reply
-from handlers.views import action_button, local_time, status_text
-from storage.models import Commitment, Enterprise, Report
+from handlers.views import action_button, status_text
+from storage.models import Report
 
 _LABEL_TEXT = 16
 
@@ -45,6 +55,8 @@ def digest_message(lang: str, digest: Digest, viewer_party: Party, now: datetime
     lines: list[str] = []
     buttons: list[list[Button]] = []
     shown = 0
+    if digest.missing_holiday_year is not None:
+        lines.append(calendar_warning_line(lang, digest.missing_holiday_year))
 
     def room() -> bool:
         return shown < MAX_DIGEST_ENTRIES
@@ -121,92 +133,6 @@ def _due_when(lang: str, due_on: date, today: date) -> str:
     return translate_count(lang, "count.due_in_days", days)
 
 
-def commitment_escalation(
-    lang: str,
-    commitment: Commitment,
-    enterprise: Enterprise,
-    officer_name: str,
-    days_overdue: int,
-) -> Reply:
-    """To the supervisors: a commitment overdue for more than 5 working days (shown in days,
-    the unit of the digests and lists)."""
-    return Reply(
-        title=t(lang, "escalation.commitment.title", id=commitment.id),
-        text=t(
-            lang,
-            "escalation.commitment.body",
-            enterprise=enterprise.name,
-            party=_party(lang, commitment.party),
-            text=commitment.text,
-            due=commitment.due_on.isoformat(),
-            days=days_overdue,
-            officer=officer_name,
-        ),
-        buttons=[[Button(t(lang, "button.view"), f"cm:agr:{enterprise.id}")]],
-    )
-
-
-def commitment_escalated_notice(
-    lang: str, commitment: Commitment, enterprise: Enterprise, days_overdue: int
-) -> Reply:
-    """To the officer: their enterprise's commitment went to the supervisors."""
-    buttons = [[Button(t(lang, "button.view"), f"cm:agr:{enterprise.id}")]]
-    if commitment.party is Party.BUREAU:
-        buttons.insert(0, [Button(t(lang, "button.mark_done"), f"cm:done:{commitment.id}")])
-    return Reply(
-        title=t(lang, "escalated.commitment.title", id=commitment.id),
-        text=t(
-            lang,
-            "escalated.commitment.body",
-            enterprise=enterprise.name,
-            text=commitment.text,
-            due=commitment.due_on.isoformat(),
-            days=days_overdue,
-        ),
-        buttons=buttons,
-    )
-
-
-def report_escalation(
-    lang: str,
-    report: Report,
-    enterprise: Enterprise,
-    officer_name: str,
-    working_days: int,
-    tz: tzinfo,
-) -> Reply:
-    """To the supervisors: a report not accepted within the first-response time."""
-    return Reply(
-        title=t(lang, "escalation.report.title", reference=report.reference),
-        text=t(
-            lang,
-            "escalation.report.body",
-            enterprise=enterprise.name,
-            product=report.product,
-            submitted=local_time(report.submitted_at, tz),
-            days=working_days,
-            officer=officer_name,
-        ),
-        buttons=[[Button(t(lang, "button.view"), f"rep:view:{report.id}")]],
-    )
-
-
-def report_escalated_notice(
-    lang: str, report: Report, enterprise: Enterprise, working_days: int
-) -> Reply:
-    """To the officer: their report went to the supervisors for lack of a first response."""
-    return Reply(
-        title=t(lang, "escalated.report.title", reference=report.reference),
-        text=t(lang, "escalated.report.body", enterprise=enterprise.name, days=working_days),
-        buttons=[
-            [
-                action_button(lang, ReportAction.ACCEPT, report.id),
-                Button(t(lang, "button.view"), f"rep:view:{report.id}"),
-            ]
-        ],
-    )
-
-
 def follow_up_nudge(lang: str, report: Report, working_days: int) -> Reply:
     """To the enterprise: is the resolved problem really solved?"""
     return Reply(
@@ -225,3 +151,93 @@ def follow_up_nudge(lang: str, report: Report, working_days: int) -> Reply:
             [Button(t(lang, "button.view"), f"rep:view:{report.id}")],
         ],
     )
+
+
+# --- escalations of a day, one message per recipient ----------------------------------------
+
+
+def escalation_list_button(lang: str, page: int, label_key: str = "escalations.list") -> Button:
+    """The 督办 list (escalated items still open in the viewer's scope), at `page`."""
+    return Button(t(lang, label_key), f"esc:list:{page}")
+
+
+def escalated_item_line(lang: str, item: EscalatedItem) -> str:
+    return t(
+        lang,
+        f"escalations.line.{item.kind.value}",
+        label=item.label,
+        enterprise=item.enterprise_name,
+        text=_short(item.text, 40),
+        since=item.since.isoformat(),
+        days=translate_count(lang, "count.days", item.days),
+        officer=item.officer_name,
+    )
+
+
+def escalated_item_button(item: EscalatedItem) -> Button:
+    """Open the escalated item: a report's page, or the agreement a commitment belongs to."""
+    label = f"{item.label} {_short(item.text, _LABEL_TEXT)}"
+    if item.kind is EscalationKind.REPORT:
+        return Button(label, f"rep:view:{item.subject_id}")
+    return Button(label, f"cm:agr:{item.enterprise_id}")
+
+
+def escalation_summary(lang: str, summary: EscalationSummary, day: date) -> Reply:
+    """To a supervisor: the day's escalations in one message, the oldest listed."""
+    lines = [t(lang, "escalations.summary.intro", count=len(summary.items))]
+    lines.append(t(lang, "escalations.summary.by_officer"))
+    lines += [
+        t(lang, "escalations.count_line", name=name, count=count)
+        for name, count in summary.by_officer[:ESCALATION_TOP_NAMES]
+    ]
+    lines.append(t(lang, "escalations.summary.by_enterprise"))
+    lines += [
+        t(lang, "escalations.count_line", name=name, count=count)
+        for name, count in summary.by_enterprise[:ESCALATION_TOP_NAMES]
+    ]
+    lines.append(t(lang, "escalations.summary.oldest", shown=len(summary.oldest)))
+    lines += [escalated_item_line(lang, item) for item in summary.oldest]
+    return Reply(
+        title=t(lang, "escalations.summary.title", day=day.isoformat(), count=len(summary.items)),
+        text="\n".join(lines),
+        buttons=[[escalation_list_button(lang, 0)]],
+    )
+
+
+def escalated_notice(lang: str, items: list[EscalatedItem], day: date) -> Reply:
+    """To an officer: which of their items went to the supervisors today, in one notice."""
+    lines = [t(lang, "escalated.notice.intro", count=len(items))]
+    lines += [escalated_item_line(lang, item) for item in items[:ESCALATED_NOTICE_LINES]]
+    if len(items) > ESCALATED_NOTICE_LINES:
+        lines.append(t(lang, "digest.more", count=len(items) - ESCALATED_NOTICE_LINES))
+    return Reply(
+        title=t(lang, "escalated.notice.title", day=day.isoformat(), count=len(items)),
+        text="\n".join(lines),
+        buttons=[[escalated_item_button(item)] for item in items[:ESCALATED_NOTICE_BUTTONS]],
+    )
+
+
+def escalation_list_page(
+    lang: str, items: list[EscalatedItem], page: int, page_size: int, total: int
+) -> Reply:
+    """One page of the 督办 list, oldest first, a button per item and to the other pages."""
+    if not items:
+        return Reply(text=t(lang, "escalations.list.empty"))
+    pages = (total + page_size - 1) // page_size
+    buttons = [[escalated_item_button(item)] for item in items]
+    paging = []
+    if page > 0:
+        paging.append(escalation_list_button(lang, page - 1, "escalations.previous"))
+    if page + 1 < pages:
+        paging.append(escalation_list_button(lang, page + 1, "escalations.next"))
+    if paging:
+        buttons.append(paging)
+    return Reply(
+        title=t(lang, "escalations.list.title", page=page + 1, pages=pages, total=total),
+        text="\n".join(escalated_item_line(lang, item) for item in items),
+        buttons=buttons,
+    )
+
+
+def calendar_warning_line(lang: str, year: int) -> str:
+    return t(lang, "digest.calendar_missing", year=year)

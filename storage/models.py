@@ -71,6 +71,8 @@ class Person(Base):
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     language: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set by `qabot officer deactivate`: no codes, no notifications, no actions (migration 0007).
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     bureau: Mapped[Bureau | None] = relationship(lazy="joined")
 
@@ -422,3 +424,12 @@ class ResearchTopic(Base):
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+class CalendarEntry(Base):
+    """A day the bureau declared a holiday or a working day; overrides the package's data."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(50))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

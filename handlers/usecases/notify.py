@@ -29,13 +29,30 @@ async def notify(
     now: datetime,
     urgent: bool = False,
 ) -> bool:
-    """Queue one message for a person, rendered in their language; once per dedupe key."""
+    """Queue one message for a person, rendered in their language; once per dedupe key.
+    A deactivated person gets nothing."""
+    if person.deactivated_at is not None:
+        return False
     reply = render(language_of(person))
     return await enqueue(
         session,
         Notification(person.id, kind, f"{person.id}:{dedupe_key}", reply.to_json(), urgent),
         now,
     )
+
+
+def audit_row(
+    now: datetime, action: str, subject_type: str, subject_id: int | None, **detail: Any
+) -> dict[str, Any]:
+    """An audit entry of the system (actor None) as a row for a bulk insert."""
+    return {
+        "at": now,
+        "actor_id": None,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "detail": detail,
+    }
 
 
 def audit(
@@ -82,7 +99,11 @@ async def other_side(
 async def supervisors_for(session: AsyncSession, bureau_id: int) -> list[Person]:
     """The city's supervisors, or the province's when the city has none."""
     rows = await session.execute(
-        select(Person).where(Person.role == Role.SUPERVISOR, Person.bureau_id == bureau_id)
+        select(Person).where(
+            Person.role == Role.SUPERVISOR,
+            Person.bureau_id == bureau_id,
+            Person.deactivated_at.is_(None),
+        )
     )
     found = list(rows.scalars())
     if found:
@@ -90,6 +111,10 @@ async def supervisors_for(session: AsyncSession, bureau_id: int) -> list[Person]
     rows = await session.execute(
         select(Person)
         .join(Bureau, Person.bureau_id == Bureau.id)
-        .where(Person.role == Role.SUPERVISOR, Bureau.is_province.is_(True))
+        .where(
+            Person.role == Role.SUPERVISOR,
+            Bureau.is_province.is_(True),
+            Person.deactivated_at.is_(None),
+        )
     )
     return list(rows.scalars())

@@ -185,7 +185,9 @@ async def person_seen(
     if identity is None:
         return None
     _seen(identity, chat_id, now)
-    return await session.get(Person, identity.person_id)
+    person = await session.get(Person, identity.person_id)
+    # A deactivated officer's chats read as unbound: no reports, no commitments, no actions.
+    return None if person is None or person.deactivated_at is not None else person
 
 
 def _seen(identity: ChannelIdentity, chat_id: str, now: datetime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.dates import parse_date
@@ -12,7 +13,7 @@ from domain.errors import DomainError
 from domain.industry import parse_industry_code
 from domain.registers import RegisterKind, parse_cycle, valid_until
 from handlers.usecases.registers import RegisterDraft, add_entry
-from storage.models import Enterprise
+from storage.models import Certificate, Enterprise, Instrument
 
 # Chinese headers of the register columns, beside bulk_import.ALIASES.
 ALIASES = {
@@ -58,8 +59,9 @@ async def import_register_row(
     enterprise_id: int,
     row: dict[str, Any],
     now: datetime,
-) -> None:
-    """Register one instrument or certificate; ValueError says what is wrong with the row."""
+) -> bool:
+    """Register one instrument or certificate unless the same entry is already there (a
+    re-imported file changes nothing); True if added. ValueError says what is wrong."""
     verified_on = _date(row, "verified")
     until = _date(row, "valid_until")
     cycle_text = _text(row, "cycle")
@@ -83,10 +85,40 @@ async def import_register_row(
         valid_until=until,
         cycle_months=cycle,
     )
+    if await _already_registered(session, enterprise_id, draft):
+        return False
     try:
         await add_entry(session, None, enterprise_id, draft, now)
     except DomainError as error:
         raise ValueError(error.key) from None
+    return True
+
+
+async def _already_registered(
+    session: AsyncSession, enterprise_id: int, draft: RegisterDraft
+) -> bool:
+    """The same instrument (name, serial number, valid until) or certificate (title, number,
+    expiry) of the same enterprise."""
+    query: Any
+    if draft.kind is RegisterKind.INSTRUMENT:
+        query = select(Instrument.id).where(
+            Instrument.enterprise_id == enterprise_id,
+            Instrument.name == draft.name,
+            Instrument.serial_number.is_(None)
+            if draft.serial_number is None
+            else Instrument.serial_number == draft.serial_number,
+            Instrument.valid_until == draft.valid_until,
+        )
+    else:
+        query = select(Certificate.id).where(
+            Certificate.enterprise_id == enterprise_id,
+            Certificate.title == draft.name,
+            Certificate.number.is_(None)
+            if draft.certificate_number is None
+            else Certificate.number == draft.certificate_number,
+            Certificate.expires_on == draft.valid_until,
+        )
+    return await session.scalar(query.limit(1)) is not None
 
 
 def set_industry(enterprise: Enterprise, row: dict[str, Any]) -> None:

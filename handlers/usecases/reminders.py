@@ -14,39 +14,53 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from domain.calendar import local_date, local_day_bounds
-from domain.commitments import CommitmentStatus, overdue_days
+from domain.commitments import CommitmentStatus
 from domain.reminders import (
     DUE_SOON_DAYS,
     FOLLOW_UP_NUDGE_WORKING_DAYS,
     CommitmentItem,
+    EscalatedItem,
     FollowUp,
     WaitingReport,
     commitment_needs_escalation,
     digest_dedupe_key,
+    escalation_batch_key,
     escalation_candidates_due_before,
     follow_up_after_resolution,
-    overdue_working_days,
+    missing_holiday_year,
+    oldest_first,
     plan_digest,
     report_needs_escalation,
+    summarise_escalations,
 )
 from domain.reports import AWAITING_OFFICER, ReportAction, ReportStatus
 from domain.roles import Party, Role
 from handlers import reminder_views
 from handlers.core import Core
-from handlers.messages import Reply
 from handlers.usecases.agreements import remind_agreements
+from handlers.usecases.calendar import refresh_calendar
 from handlers.usecases.common_problems import propose_clusters
-from handlers.usecases.notify import audit, language_of, notify, staff_of, supervisors_for
+from handlers.usecases.escalations import commitment_items, report_items
+from handlers.usecases.notify import (
+    audit,
+    audit_row,
+    language_of,
+    notify,
+    staff_of,
+    supervisors_for,
+)
 from handlers.usecases.register_reminders import sweep_registers
 from handlers.usecases.reports import act_on_report
+from storage.bulk import insert_rows
 from storage.models import (
+    AuditEntry,
     ChannelIdentity,
     Commitment,
     Enterprise,
@@ -59,6 +73,8 @@ from storage.outbox import Notification, enqueue_many, supersede
 
 log = logging.getLogger(__name__)
 Outcome = TypeVar("Outcome")
+# Ids per UPDATE … IN (…): well below SQLite's and asyncpg's parameter limits.
+_CHUNK = 500
 
 
 @dataclass
@@ -93,14 +109,15 @@ async def sweep(core: Core, now: datetime | None = None) -> SweepReport:
     """Run the day's reminders as of `now` (default: the core's clock) and record the run."""
     now = now or core.clock.now()
     today = local_date(now, core.tz)
+    # The bureau may have changed its calendar from the command line since the last sweep.
+    await refresh_calendar(core)
     # The calendar logs a warning once per year it has no holiday data for.
     core.calendar.is_working_day(today + timedelta(days=DUE_SOON_DAYS))
     report = SweepReport(day=today, working_day=core.calendar.is_working_day(today))
     if not report.working_day:
         log.info("reminder sweep %s", report.summary())
         return report
-    report.escalations += await _escalate_commitments(core, today, now)
-    report.escalations += await _escalate_reports(core, today, now)
+    report.escalations = await _escalate_all(core, today, now)
     await _follow_up_resolved(core, today, now, report)
     report.agreement_notices = await remind_agreements(core, today, now)
     report.registers = await sweep_registers(core, today, now)
@@ -110,7 +127,9 @@ async def sweep(core: Core, now: datetime | None = None) -> SweepReport:
         # arrive next to today's with stale content: today's replaces it.
         day_start, _ = local_day_bounds(today, core.tz)
         await supersede(session, "digest", day_start, f"replaced by the digest of {today}")
-        report.digests = await _queue_digests(session, today, now)
+        report.digests = await _queue_digests(
+            session, today, now, missing_holiday_year(core.calendar, today)
+        )
         await _record_run(session, today, now)
     log.info("reminder sweep %s", report.summary())
     return report
@@ -130,11 +149,6 @@ async def _record_run(session: AsyncSession, day: date, now: datetime) -> None:
         .values(day=day, ran_at=now)
         .on_conflict_do_update(index_elements=["day"], set_={"ran_at": now})
     )
-
-
-async def _officer_name(session: AsyncSession, enterprise: Enterprise) -> tuple[Person | None, str]:
-    officer = await session.get(Person, enterprise.officer_id) if enterprise.officer_id else None
-    return officer, officer.name if officer else "—"
 
 
 # --- escalations -----------------------------------------------------------------------
@@ -161,146 +175,201 @@ async def _each_in_own_transaction(
     return outcomes
 
 
-async def _escalate_commitments(core: Core, today: date, now: datetime) -> int:
-    """Tell the scope's supervisors (urgent) and the officer, once per commitment."""
-    candidates = select(Commitment.id).where(
+# Each kind of escalation: find what is due today, mark it escalated (once ever, guarded in
+# the UPDATE so a second instance cannot mark it too) and return what it marked. The batches
+# to supervisors and officers are built from all kinds together.
+async def _escalate_overdue_commitments(
+    core: Core, session: AsyncSession, today: date, now: datetime
+) -> list[EscalatedItem]:
+    """Open commitments overdue for more than 5 working days."""
+    candidates = await commitment_items(
+        session,
+        core,
+        today,
         Commitment.status == CommitmentStatus.OPEN,
         Commitment.due_on < escalation_candidates_due_before(today),
         Commitment.escalated_at.is_(None),
     )
-    escalated = await _each_in_own_transaction(
-        core,
-        candidates,
-        lambda session, commitment_id: _escalate_commitment(
-            core, session, commitment_id, today, now
-        ),
-        "commitment",
-    )
-    return sum(escalated)
-
-
-async def _escalate(
-    session: AsyncSession,
-    enterprise: Enterprise,
-    officer: Person | None,
-    key: str,
-    for_supervisors: Callable[[str], Reply],
-    for_officer: Callable[[str], Reply],
-    now: datetime,
-) -> None:
-    """The scope's supervisors are told at any hour; the officer learns it was escalated."""
-    for supervisor in await supervisors_for(session, enterprise.bureau_id):
-        await notify(session, supervisor, "escalation", key, for_supervisors, now, urgent=True)
-    if officer is not None:
-        await notify(session, officer, "escalated", key, for_officer, now)
-
-
-async def _escalate_commitment(
-    core: Core, session: AsyncSession, commitment_id: int, today: date, now: datetime
-) -> int:
-    commitment = await session.get(Commitment, commitment_id)
-    if commitment is None or not commitment_needs_escalation(
-        core.calendar,
-        commitment.status,
-        commitment.due_on,
-        today,
-        commitment.escalated_at is not None,
-    ):
-        return 0
-    enterprise = await session.get(Enterprise, commitment.enterprise_id)
-    if enterprise is None:
-        return 0
-    days = overdue_working_days(core.calendar, commitment.due_on, today)
-    officer, officer_name = await _officer_name(session, enterprise)
-    commitment.escalated_at = now
-    await _escalate(
+    due = {
+        item.subject_id: item
+        for item in candidates
+        if commitment_needs_escalation(
+            core.calendar, CommitmentStatus.OPEN, item.since, today, False
+        )
+    }
+    marked = await _mark_escalated(
         session,
-        enterprise,
-        officer,
-        f"escalation:commitment:{commitment.id}",
-        lambda lang: reminder_views.commitment_escalation(
-            lang, commitment, enterprise, officer_name, overdue_days(commitment.due_on, today)
-        ),
-        lambda lang: reminder_views.commitment_escalated_notice(
-            lang, commitment, enterprise, overdue_days(commitment.due_on, today)
-        ),
+        Commitment,
+        "escalated_at",
+        list(due),
         now,
+        Commitment.status == CommitmentStatus.OPEN,
     )
-    audit(
+    items = [due[cid] for cid in marked]
+    await insert_rows(
         session,
-        None,
-        "commitment.escalate",
-        "commitment",
-        commitment.id,
-        now,
-        overdue_working_days=days,
+        AuditEntry,
+        [
+            audit_row(
+                now,
+                "commitment.escalate",
+                "commitment",
+                i.subject_id,
+                overdue_working_days=i.working_days,
+            )
+            for i in items
+        ],
     )
-    return 1
+    return items
 
 
-async def _escalate_reports(core: Core, today: date, now: datetime) -> int:
-    """Reports not accepted within the first-response time go to the supervisors, once."""
+async def _escalate_unanswered_reports(
+    core: Core, session: AsyncSession, today: date, now: datetime
+) -> list[EscalatedItem]:
+    """Reports not accepted within the first-response time."""
     first_response = core.first_response_working_days
     # More than N working days since submission implies more than N calendar days.
     submitted_before, _ = local_day_bounds(today - timedelta(days=first_response), core.tz)
-    candidates = select(Report.id).where(
+    candidates = await report_items(
+        session,
+        core,
+        today,
         Report.status == ReportStatus.SUBMITTED,
         Report.submitted_at < submitted_before,
         Report.response_escalated_at.is_(None),
     )
-    escalated = await _each_in_own_transaction(
-        core,
-        candidates,
-        lambda session, report_id: _escalate_report(core, session, report_id, today, now),
-        "report",
-    )
-    return sum(escalated)
-
-
-async def _escalate_report(
-    core: Core, session: AsyncSession, report_id: int, today: date, now: datetime
-) -> int:
-    report = await session.get(Report, report_id)
-    if report is None or not report_needs_escalation(
-        core.calendar,
-        report.status,
-        local_date(report.submitted_at, core.tz),
-        today,
-        core.first_response_working_days,
-        report.response_escalated_at is not None,
-    ):
-        return 0
-    enterprise = await session.get(Enterprise, report.enterprise_id)
-    if enterprise is None:
-        return 0
-    days = core.calendar.working_days_between(local_date(report.submitted_at, core.tz), today)
-    officer, officer_name = await _officer_name(session, enterprise)
-    report.response_escalated_at = now
-    session.add(
-        ReportEvent(
-            report_id=report.id,
-            at=now,
-            actor_id=None,
-            kind="response_escalated",
-            detail={"working_days": days},
+    due = {
+        item.subject_id: item
+        for item in candidates
+        if report_needs_escalation(
+            core.calendar, ReportStatus.SUBMITTED, item.since, today, first_response, False
         )
-    )
-    first_response = core.first_response_working_days
-    await _escalate(
+    }
+    marked = await _mark_escalated(
         session,
-        enterprise,
-        officer,
-        f"escalation:report:{report.id}",
-        lambda lang: reminder_views.report_escalation(
-            lang, report, enterprise, officer_name, days, core.tz
-        ),
-        lambda lang: reminder_views.report_escalated_notice(
-            lang, report, enterprise, first_response
-        ),
+        Report,
+        "response_escalated_at",
+        list(due),
         now,
+        Report.status == ReportStatus.SUBMITTED,
     )
-    audit(session, None, "report.response_escalate", "report", report.id, now, working_days=days)
-    return 1
+    items = [due[rid] for rid in marked]
+    await insert_rows(
+        session,
+        ReportEvent,
+        [
+            {
+                "report_id": i.subject_id,
+                "at": now,
+                "actor_id": None,
+                "kind": "response_escalated",
+                "detail": {"working_days": i.working_days},
+            }
+            for i in items
+        ],
+    )
+    await insert_rows(
+        session,
+        AuditEntry,
+        [
+            audit_row(
+                now, "report.response_escalate", "report", i.subject_id, working_days=i.working_days
+            )
+            for i in items
+        ],
+    )
+    return items
+
+
+ESCALATIONS: tuple[
+    Callable[[Core, AsyncSession, date, datetime], Awaitable[list[EscalatedItem]]], ...
+] = (_escalate_overdue_commitments, _escalate_unanswered_reports)
+
+
+async def _escalate_all(core: Core, today: date, now: datetime) -> int:
+    """Escalate every kind of item in one transaction: marks and messages commit together."""
+    async with core.sessions() as session, session.begin():
+        items: list[EscalatedItem] = []
+        for escalate in ESCALATIONS:
+            items += await escalate(core, session, today, now)
+        if items:
+            await _send_escalations(session, items, today, now)
+    return len(items)
+
+
+async def _send_escalations(
+    session: AsyncSession, items: list[EscalatedItem], today: date, now: datetime
+) -> None:
+    """One message per supervisor (urgent) and one notice per officer, never one per item."""
+    by_supervisor: dict[int, list[EscalatedItem]] = defaultdict(list)
+    supervisors: dict[int, Person] = {}
+    by_bureau: dict[int, list[EscalatedItem]] = defaultdict(list)
+    for item in items:
+        by_bureau[item.bureau_id].append(item)
+    for bureau_id, bureau_items in by_bureau.items():
+        for supervisor in await supervisors_for(session, bureau_id):
+            supervisors[supervisor.id] = supervisor
+            by_supervisor[supervisor.id] += bureau_items
+    by_officer: dict[int, list[EscalatedItem]] = defaultdict(list)
+    for item in items:
+        if item.officer_id is not None:
+            by_officer[item.officer_id].append(item)
+    officers = (
+        {
+            p.id: p
+            for p in await session.scalars(
+                select(Person).where(
+                    Person.id.in_(list(by_officer)), Person.deactivated_at.is_(None)
+                )
+            )
+        }
+        if by_officer
+        else {}
+    )
+    notes: list[Notification] = []
+    for person_id, batch in by_supervisor.items():
+        supervisor = supervisors[person_id]
+        reply = reminder_views.escalation_summary(
+            language_of(supervisor), summarise_escalations(batch), today
+        )
+        key = escalation_batch_key(today, batch)
+        notes.append(
+            Notification(person_id, "escalation", f"{person_id}:{key}", reply.to_json(), True)
+        )
+    for person_id, batch in by_officer.items():
+        officer = officers.get(person_id)
+        if officer is None:
+            continue
+        ordered = oldest_first(batch)
+        reply = reminder_views.escalated_notice(language_of(officer), ordered, today)
+        key = escalation_batch_key(today, batch)
+        notes.append(Notification(person_id, "escalated", f"{person_id}:{key}", reply.to_json()))
+    await enqueue_many(session, notes, now)
+
+
+async def _mark_escalated(
+    session: AsyncSession,
+    model: type[Commitment] | type[Report],
+    column: str,
+    ids: list[int],
+    now: datetime,
+    still_due: ColumnElement[bool],
+) -> list[int]:
+    """Set `column` where it is still empty; return the ids this transaction marked."""
+    marked: list[int] = []
+    mark = getattr(model, column)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        result = await session.execute(
+            update(model)
+            .where(model.id.in_(chunk), mark.is_(None), still_due)
+            # Bump the version like an ORM change would, so a turn holding the row retries.
+            .values({mark: now, model.version: model.version + 1})
+            .returning(model.id)
+            .execution_options(synchronize_session=False)
+        )
+        marked += [row_id for (row_id,) in result]
+    return sorted(marked)
 
 
 # --- follow-up after "resolved" ----------------------------------------------------------
@@ -358,8 +427,11 @@ async def _follow_up_one(
 # --- digests -----------------------------------------------------------------------------
 
 
-async def _queue_digests(session: AsyncSession, today: date, now: datetime) -> int:
-    """One digest per reachable person with something to say; a second run queues nothing."""
+async def _queue_digests(
+    session: AsyncSession, today: date, now: datetime, missing_year: int | None = None
+) -> int:
+    """One digest per reachable person with something to say; a second run queues nothing.
+    Admins are told in theirs when next year's holidays are missing (`missing_year`)."""
     horizon = today + timedelta(days=DUE_SOON_DAYS)
     rows = await session.execute(
         select(
@@ -393,6 +465,12 @@ async def _queue_digests(session: AsyncSession, today: date, now: datetime) -> i
     recipients: list[Person] = []
     if officer_ids:
         recipients += await _reachable(session, Person.id.in_(officer_ids))
+    admins: set[int] = set()
+    if missing_year is not None:
+        for admin in await _reachable(session, Person.role == Role.ADMIN):
+            admins.add(admin.id)
+            if admin.id not in officer_ids:
+                recipients.append(admin)
     if enterprise_items:
         for person in await _reachable(
             session,
@@ -406,7 +484,10 @@ async def _queue_digests(session: AsyncSession, today: date, now: datetime) -> i
     key = digest_dedupe_key(today)
     for person in recipients:
         digest = plan_digest(
-            today, officer_items.get(person.id, []), officer_reports.get(person.id, [])
+            today,
+            officer_items.get(person.id, []),
+            officer_reports.get(person.id, []),
+            missing_year if person.id in admins else None,
         )
         if digest is not None:
             reply = reminder_views.digest_message(language_of(person), digest, Party.BUREAU, now)
@@ -431,7 +512,11 @@ async def _reachable(session: AsyncSession, *where: object) -> list[Person]:
     reachable = exists().where(
         ChannelIdentity.person_id == Person.id, ChannelIdentity.unreachable_since.is_(None)
     )
-    rows = await session.scalars(select(Person).where(*where, reachable).order_by(Person.id))  # type: ignore[arg-type]
+    rows = await session.scalars(
+        select(Person)
+        .where(*where, reachable, Person.deactivated_at.is_(None))  # type: ignore[arg-type]
+        .order_by(Person.id)
+    )  # type: ignore[arg-type]
     return list(rows)
 
 

@@ -253,7 +253,7 @@ class TestEscalation:
         (escalation,) = [
             m
             for m in await outbox(core, "escalation")
-            if Reply.from_json(m.message).title == f"督办：承诺事项 #{late.id} 逾期"
+            if f"#{late.id} " in Reply.from_json(m.message).text
         ]
         assert escalation.person_id == ids["province"]
         assert "李强" in Reply.from_json(escalation.message).text
