@@ -1,7 +1,8 @@
 """One turn: load who is talking and where they are, run the step, save, reply.
 
-Where is a button handled? Its payload is "<flow>:<step>:…": FLOWS below maps the flow
-prefix to its module, and that module's BUTTONS maps the step to the function.
+Where is a button handled? Its payload is "<flow>:<step>:…", one class in handlers/payloads.py:
+FLOWS below maps the flow prefix to its module, and that module's BUTTONS maps the payload
+class to the function.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from handlers.attachments import prefetched
 from handlers.core import Core
 from handlers.i18n import normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
+from handlers.payloads import InvalidPayload, SetLanguage, unpack
 from handlers.turn import Turn
 from handlers.usecases.people import person_seen
 from storage.models import ConversationState, ProcessedUpdate
@@ -167,14 +169,18 @@ async def _run_command(turn: Turn, command: str) -> None:
 
 
 async def _press_button(turn: Turn, payload: str) -> None:
-    flow, _, rest = payload.partition(":")
-    step, _, argument = rest.partition(":")
-    module = FLOWS.get(flow)
-    handler = getattr(module, "BUTTONS", {}).get(step) if module else None
-    if handler is None or len(payload.encode()) > 64:
+    try:
+        pressed = unpack(payload)
+    except InvalidPayload:
+        # Forged or from an older bot: nothing to act on.
         turn.say(turn.t("error.button_invalid"))
         return
-    if turn.person is None and flow != "lang":
+    module = FLOWS.get(pressed.FLOW)
+    handler = module.BUTTONS.get(type(pressed)) if module else None
+    if handler is None:
+        turn.say(turn.t("error.button_invalid"))
+        return
+    if turn.person is None and not isinstance(pressed, SetLanguage):
         turn.say(turn.t("bind.please_bind"))
         return
-    await handler(turn, argument)
+    await handler(turn, pressed)

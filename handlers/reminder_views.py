@@ -9,7 +9,8 @@ from domain.reports import ReportAction
 from domain.roles import Party
 from handlers.i18n import translate as t
 from handlers.messages import Button, Reply
-from handlers.views import action_button, local_time, status_text
+from handlers.payloads import MarkCommitmentDone, ShowAgreement, ViewReport
+from handlers.views import action_button, local_time, status_text, view_button
 from storage.models import Commitment, Enterprise, Report
 
 _LABEL_TEXT = 16
@@ -34,9 +35,9 @@ def waited_text(lang: str, since: datetime, now: datetime) -> str:
 def _commitment_button(lang: str, item: CommitmentItem, viewer_party: Party) -> Button:
     label = f"#{item.commitment_id} {_short(item.text, _LABEL_TEXT)}"
     if item.party is viewer_party:
-        return Button(label, f"cm:done:{item.commitment_id}")
+        return Button(label, MarkCommitmentDone(item.commitment_id).pack())
     # The other side's commitment: open the agreement it belongs to.
-    return Button(label, f"cm:agr:{item.enterprise_id}")
+    return Button(label, ShowAgreement(item.enterprise_id).pack())
 
 
 def digest_message(lang: str, digest: Digest, viewer_party: Party, now: datetime) -> Reply:
@@ -102,7 +103,7 @@ def digest_message(lang: str, digest: Digest, viewer_party: Party, now: datetime
                     waited=waited_text(lang, report.waiting_since, now),
                 )
             )
-            buttons.append([Button(report.reference, f"rep:view:{report.report_id}")])
+            buttons.append([Button(report.reference, ViewReport(report.report_id).pack())])
             shown += 1
     if digest.entry_count > shown:
         lines.append(t(lang, "digest.more", count=digest.entry_count - shown))
@@ -140,7 +141,7 @@ def commitment_escalation(
             days=working_days,
             officer=officer_name,
         ),
-        buttons=[[Button(t(lang, "button.view"), f"cm:agr:{enterprise.id}")]],
+        buttons=[[Button(t(lang, "button.view"), ShowAgreement(enterprise.id).pack())]],
     )
 
 
@@ -148,9 +149,10 @@ def commitment_escalated_notice(
     lang: str, commitment: Commitment, enterprise: Enterprise, working_days: int
 ) -> Reply:
     """To the officer: their enterprise's commitment went to the supervisors."""
-    buttons = [[Button(t(lang, "button.view"), f"cm:agr:{enterprise.id}")]]
+    buttons = [[Button(t(lang, "button.view"), ShowAgreement(enterprise.id).pack())]]
     if commitment.party is Party.BUREAU:
-        buttons.insert(0, [Button(t(lang, "button.mark_done"), f"cm:done:{commitment.id}")])
+        done = MarkCommitmentDone(commitment.id).pack()
+        buttons.insert(0, [Button(t(lang, "button.mark_done"), done)])
     return Reply(
         title=t(lang, "escalated.commitment.title", id=commitment.id),
         text=t(
@@ -185,7 +187,7 @@ def report_escalation(
             days=working_days,
             officer=officer_name,
         ),
-        buttons=[[Button(t(lang, "button.view"), f"rep:view:{report.id}")]],
+        buttons=[[view_button(lang, report.id)]],
     )
 
 
@@ -199,7 +201,7 @@ def report_escalated_notice(
         buttons=[
             [
                 action_button(lang, ReportAction.ACCEPT, report.id),
-                Button(t(lang, "button.view"), f"rep:view:{report.id}"),
+                view_button(lang, report.id),
             ]
         ],
     )
@@ -220,6 +222,6 @@ def follow_up_nudge(lang: str, report: Report, working_days: int) -> Reply:
                 action_button(lang, ReportAction.CONFIRM_SOLVED, report.id),
                 action_button(lang, ReportAction.REJECT_SOLUTION, report.id),
             ],
-            [Button(t(lang, "button.view"), f"rep:view:{report.id}")],
+            [view_button(lang, report.id)],
         ],
     )

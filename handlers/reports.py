@@ -5,23 +5,27 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from domain.dates import parse_date, parse_date_time
-from domain.errors import DomainError
 from domain.reports import ReportAction, check_transition
 from handlers import views
 from handlers.attachments import clean_text
 from handlers.messages import Button
+from handlers.payloads import (
+    AcceptReport,
+    ConfirmSolved,
+    EscalateResearch,
+    MarkResolved,
+    ProposeSolution,
+    RateReport,
+    RejectSolution,
+    ReportPayload,
+    ScheduleConsultation,
+    ViewReport,
+)
 from handlers.turn import Turn
 from handlers.usecases import reports as usecases
 
 FLOW = "rep"
 MAX_NOTE = 1000
-
-
-def _report_id(argument: str) -> int:
-    head = argument.split(":", 1)[0]
-    if not head.isdigit():
-        raise DomainError("error.button_invalid")
-    return int(head)
 
 
 async def my_reports(turn: Turn) -> None:
@@ -33,7 +37,7 @@ async def my_reports(turn: Turn) -> None:
     turn.say(
         "\n".join(views.report_line(turn.lang, r) for r in found),
         title=turn.t("reports.mine_title"),
-        buttons=[[Button(r.reference, f"rep:view:{r.id}")] for r in found],
+        buttons=[[Button(r.reference, ViewReport(r.id).pack())] for r in found],
     )
 
 
@@ -46,30 +50,30 @@ async def show_inbox(turn: Turn) -> None:
     turn.say(
         "\n".join(views.report_line(turn.lang, r, e) for r, e in found),
         title=turn.t("inbox.title"),
-        buttons=[[Button(r.reference, f"rep:view:{r.id}")] for r, _ in found],
+        buttons=[[Button(r.reference, ViewReport(r.id).pack())] for r, _ in found],
     )
 
 
-async def view(turn: Turn, argument: str) -> None:
+async def view(turn: Turn, pressed: ReportPayload) -> None:
     """Shows one report with its timeline and the buttons this person may press."""
-    report, enterprise = await usecases.load_report(turn.session, turn.actor, _report_id(argument))
+    report, enterprise = await usecases.load_report(turn.session, turn.actor, pressed.report_id)
     events = await usecases.timeline(turn.session, report.id)
     turn.reply(views.report_detail(turn.lang, report, enterprise, events, turn.actor, turn.core.tz))
 
 
-async def accept(turn: Turn, argument: str) -> None:
+async def accept(turn: Turn, pressed: AcceptReport) -> None:
     """The officer takes the report."""
     report = await usecases.act_on_report(
-        turn.session, turn.actor, _report_id(argument), ReportAction.ACCEPT, turn.now
+        turn.session, turn.actor, pressed.report_id, ReportAction.ACCEPT, turn.now
     )
     turn.say(turn.t("report.accepted", reference=report.reference))
-    await view(turn, str(report.id))
+    await view(turn, ViewReport(report.id))
 
 
-async def confirm_solved(turn: Turn, argument: str) -> None:
+async def confirm_solved(turn: Turn, pressed: ConfirmSolved) -> None:
     """The enterprise confirms the problem is solved and is asked for a rating."""
     report = await usecases.act_on_report(
-        turn.session, turn.actor, _report_id(argument), ReportAction.CONFIRM_SOLVED, turn.now
+        turn.session, turn.actor, pressed.report_id, ReportAction.CONFIRM_SOLVED, turn.now
     )
     turn.say(
         turn.t("report.closed_rate", reference=report.reference),
@@ -77,15 +81,14 @@ async def confirm_solved(turn: Turn, argument: str) -> None:
     )
 
 
-async def rate(turn: Turn, argument: str) -> None:
+async def rate(turn: Turn, pressed: RateReport) -> None:
     """Stores the 1–5 rating."""
-    report_id, _, stars = argument.partition(":")
-    if not report_id.isdigit() or not stars.isdigit():
-        raise DomainError("error.button_invalid")
     report = await usecases.rate_report(
-        turn.session, turn.actor, int(report_id), int(stars), turn.now
+        turn.session, turn.actor, pressed.report_id, pressed.stars, turn.now
     )
-    turn.say(turn.t("report.rated", reference=report.reference, stars="★" * int(stars)), edit=True)
+    turn.say(
+        turn.t("report.rated", reference=report.reference, stars="★" * pressed.stars), edit=True
+    )
 
 
 # Actions that need typed details first: the steps asked, in order.
@@ -98,9 +101,9 @@ ASKS: dict[ReportAction, tuple[str, ...]] = {
 }
 
 
-def _asking(action: ReportAction) -> Callable[[Turn, str], Awaitable[None]]:
-    async def start(turn: Turn, argument: str) -> None:
-        report, _ = await usecases.load_report(turn.session, turn.actor, _report_id(argument))
+def _asking(action: ReportAction) -> Callable[[Turn, ReportPayload], Awaitable[None]]:
+    async def start(turn: Turn, pressed: ReportPayload) -> None:
+        report, _ = await usecases.load_report(turn.session, turn.actor, pressed.report_id)
         # Refuse now rather than after the person has typed everything.
         check_transition(turn.actor, report.status, action)
         first = ASKS[action][0]
@@ -168,13 +171,13 @@ async def on_file(turn: Turn) -> None:
 
 
 BUTTONS = {
-    "view": view,
-    "acc": accept,
-    "sch": _asking(ReportAction.SCHEDULE),
-    "pro": _asking(ReportAction.PROPOSE),
-    "res": _asking(ReportAction.RESOLVE),
-    "esc": _asking(ReportAction.ESCALATE),
-    "ok": confirm_solved,
-    "no": _asking(ReportAction.REJECT_SOLUTION),
-    "rate": rate,
+    ViewReport: view,
+    AcceptReport: accept,
+    ScheduleConsultation: _asking(ReportAction.SCHEDULE),
+    ProposeSolution: _asking(ReportAction.PROPOSE),
+    MarkResolved: _asking(ReportAction.RESOLVE),
+    EscalateResearch: _asking(ReportAction.ESCALATE),
+    ConfirmSolved: confirm_solved,
+    RejectSolution: _asking(ReportAction.REJECT_SOLUTION),
+    RateReport: rate,
 }

@@ -9,17 +9,32 @@ from domain.reports import ReportAction, ReportStatus, allowed_actions
 from domain.roles import Actor
 from handlers.i18n import translate as t
 from handlers.messages import Button, Reply
+from handlers.payloads import (
+    AcceptReport,
+    ConfirmCommitment,
+    ConfirmSolved,
+    EscalateResearch,
+    MarkCommitmentDone,
+    MarkResolved,
+    ProposeSolution,
+    RateReport,
+    RejectSolution,
+    ReportPayload,
+    ScheduleConsultation,
+    SendBackCommitment,
+    ViewReport,
+)
 from storage.models import Commitment, Enterprise, Report, ReportEvent
 
-# Which button each report action gets; the payload names the flow (rep) and step.
-ACTION_PAYLOADS: dict[ReportAction, str] = {
-    ReportAction.ACCEPT: "rep:acc",
-    ReportAction.SCHEDULE: "rep:sch",
-    ReportAction.PROPOSE: "rep:pro",
-    ReportAction.RESOLVE: "rep:res",
-    ReportAction.ESCALATE: "rep:esc",
-    ReportAction.CONFIRM_SOLVED: "rep:ok",
-    ReportAction.REJECT_SOLUTION: "rep:no",
+# Which button each report action gets (handled in reports.py, BUTTONS).
+ACTION_PAYLOADS: dict[ReportAction, type[ReportPayload]] = {
+    ReportAction.ACCEPT: AcceptReport,
+    ReportAction.SCHEDULE: ScheduleConsultation,
+    ReportAction.PROPOSE: ProposeSolution,
+    ReportAction.RESOLVE: MarkResolved,
+    ReportAction.ESCALATE: EscalateResearch,
+    ReportAction.CONFIRM_SOLVED: ConfirmSolved,
+    ReportAction.REJECT_SOLUTION: RejectSolution,
 }
 
 
@@ -36,7 +51,11 @@ def status_text(lang: str, status: ReportStatus) -> str:
 
 
 def action_button(lang: str, action: ReportAction, report_id: int) -> Button:
-    return Button(t(lang, f"action.{action.value}"), f"{ACTION_PAYLOADS[action]}:{report_id}")
+    return Button(t(lang, f"action.{action.value}"), ACTION_PAYLOADS[action](report_id).pack())
+
+
+def view_button(lang: str, report_id: int) -> Button:
+    return Button(t(lang, "button.view"), ViewReport(report_id).pack())
 
 
 def new_report_notice(lang: str, report: Report, enterprise: Enterprise) -> Reply:
@@ -54,7 +73,7 @@ def new_report_notice(lang: str, report: Report, enterprise: Enterprise) -> Repl
         buttons=[
             [
                 action_button(lang, ReportAction.ACCEPT, report.id),
-                Button(t(lang, "button.view"), f"rep:view:{report.id}"),
+                view_button(lang, report.id),
             ]
         ],
     )
@@ -66,7 +85,7 @@ def status_notice(lang: str, report: Report, enterprise: Enterprise, action: Rep
         body.append(consultation_text(lang, report.consultation))
     if action in (ReportAction.PROPOSE, ReportAction.RESOLVE) and report.solution:
         body.append(t(lang, "report.solution_line", solution=report.solution))
-    buttons = [[Button(t(lang, "button.view"), f"rep:view:{report.id}")]]
+    buttons = [[view_button(lang, report.id)]]
     if action is ReportAction.RESOLVE:
         buttons.insert(
             0,
@@ -97,7 +116,7 @@ def research_notice(lang: str, report: Report, enterprise: Enterprise) -> Reply:
             reason=report.research_reason or "—",
             target=report.research_target_on.isoformat() if report.research_target_on else "—",
         ),
-        buttons=[[Button(t(lang, "button.view"), f"rep:view:{report.id}")]],
+        buttons=[[view_button(lang, report.id)]],
     )
 
 
@@ -166,7 +185,7 @@ def report_detail(
 
 
 def rating_buttons(report_id: int) -> list[Button]:
-    return [Button("★" * n, f"rep:rate:{report_id}:{n}") for n in range(1, 6)]
+    return [Button("★" * n, RateReport(report_id, n).pack()) for n in range(1, 6)]
 
 
 def commitment_line(lang: str, commitment: Commitment, today: date) -> str:
@@ -195,12 +214,12 @@ def commitment_notice(
     if action is CommitmentAction.MARK_DONE:
         buttons = [
             [
-                Button(t(lang, "button.confirm"), f"cm:ok:{commitment.id}"),
-                Button(t(lang, "button.send_back"), f"cm:back:{commitment.id}"),
+                Button(t(lang, "button.confirm"), ConfirmCommitment(commitment.id).pack()),
+                Button(t(lang, "button.send_back"), SendBackCommitment(commitment.id).pack()),
             ]
         ]
     elif action is CommitmentAction.SEND_BACK:
-        buttons = [[Button(t(lang, "button.mark_done"), f"cm:done:{commitment.id}")]]
+        buttons = [[Button(t(lang, "button.mark_done"), MarkCommitmentDone(commitment.id).pack())]]
     return Reply(
         title=t(lang, "notice.commitment.title", id=commitment.id), text=text, buttons=buttons
     )

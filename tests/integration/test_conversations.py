@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from domain.reports import ReportStatus
 from domain.roles import Role
 from handlers.core import Core
+from handlers.payloads import ToggleArea
 from storage.models import AuditEntry, ChannelIdentity, OutboxMessage, Person, Report
 from tests.conftest import World, make_core
 from tests.support import Chat
@@ -210,7 +211,9 @@ class TestReportConversation:
 
     async def test_stale_and_forged_buttons_change_nothing(self, core: Core, world: World) -> None:
         staff = await bind(core, "staff", world.enterprise[1])
-        assert "过期" in (await staff.press("rp:area:<script>"))[0].text
+        assert "过期" in (await staff.press("rp:area:std"))[0].text
+        # A forged value is not valid whatever step the chat is in.
+        assert "无效" in (await staff.press("rp:area:<script>"))[0].text
         await staff.send("/report")
         assert "无效" in (await staff.press("rp:area:<script>"))[0].text
         assert "无效" in (await staff.press("zz:top:1"))[0].text
@@ -405,6 +408,15 @@ class TestCommitments:
 
 
 class TestFailures:
+    async def test_forged_payloads_read_as_button_not_valid(
+        self, core: Core, world: World, caplog
+    ) -> None:
+        officer = await bind(core, "officer", world.officer[1])
+        for forged in ("rep:view:²", "rep:view:" + "9" * 20, "rep:rate:1:x", "cm:agr:-1", "zz:1"):
+            replies = await officer.press(forged)
+            assert [r.text for r in replies] == ["该按钮无效。"], forged
+        assert "Traceback" not in caplog.text
+
     async def test_a_bug_answers_an_apology_and_keeps_the_conversation(
         self, core: Core, world: World, monkeypatch, caplog
     ) -> None:
@@ -416,7 +428,7 @@ class TestFailures:
         async def broken(turn, argument):  # type: ignore[no-untyped-def]
             raise RuntimeError("boom")
 
-        monkeypatch.setitem(report_problem.BUTTONS, "area", broken)
+        monkeypatch.setitem(report_problem.BUTTONS, ToggleArea, broken)
         replies = await staff.press("rp:area:std")
         assert "抱歉" in replies[0].text and "boom" not in replies[0].text
         assert "boom" in caplog.text
