@@ -146,10 +146,9 @@ async def _route(turn: Turn) -> None:
         module = FLOWS[turn.state.flow]
         handler = module.on_file if event.file is not None else module.on_text
         await handler(turn)
-    elif event.file is not None:
-        turn.say(turn.t("file.not_expected"))
     else:
-        turn.say(turn.t("help.not_understood"))
+        # Staff text or files outside any step may belong to one of their open reports.
+        await reports.loose_input(turn)
 
 
 async def _run_command(turn: Turn, command: str) -> None:

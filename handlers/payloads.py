@@ -227,6 +227,66 @@ class RateReport(ReportPayload):
     stars: int
 
 
+@dataclasses.dataclass(frozen=True)
+class AddInformation(ReportPayload):
+    """The enterprise adds text and files to its open report."""
+
+    FLOW, STEP = "rep", "add"
+
+
+@dataclasses.dataclass(frozen=True)
+class AskQuestion(ReportPayload):
+    FLOW, STEP = "rep", "ask"
+
+
+@dataclasses.dataclass(frozen=True)
+class AnswerQuestion(ReportPayload):
+    FLOW, STEP = "rep", "ans"
+
+
+@dataclasses.dataclass(frozen=True)
+class AddNote(ReportPayload):
+    """An internal note: bureau side only."""
+
+    FLOW, STEP = "rep", "note"
+
+
+@dataclasses.dataclass(frozen=True)
+class SendPosted(ReportPayload):
+    """Ends collecting text and files for an addition or an answer, and sends them."""
+
+    FLOW, STEP = "rep", "post"
+
+
+@dataclasses.dataclass(frozen=True)
+class PostTo(ReportPayload):
+    """Text or files sent outside any step go to the report chosen here."""
+
+    FLOW, STEP = "rep", "to"
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferReport(ReportPayload):
+    """Offers the colleagues the report can be handed to."""
+
+    FLOW, STEP = "rep", "xfer"
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferTo(ReportPayload):
+    """The colleague chosen; `scope` 0: ask what moves, 1: this report, 2: the enterprise's
+    whole assignment (its future reports and open commitments)."""
+
+    FLOW, STEP = "rep", "xto"
+    officer_id: int
+    scope: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class SkipMessage(ReportPayload):
+    FLOW, STEP = "rep", "skip"
+
+
 # --- commitments.py ("cm") --------------------------------------------------------------------
 
 

@@ -5,24 +5,35 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from domain.dates import parse_date, parse_date_time
-from domain.reports import ReportAction, check_transition
-from handlers import views
-from handlers.attachments import clean_text
+from domain.reports import ReportAction, ThreadAction, check_transition
+from domain.roles import Role
+from handlers import thread_views, views
+from handlers.attachments import clean_text, receive_file
 from handlers.messages import Button
 from handlers.payloads import (
     AcceptReport,
+    AddInformation,
+    AddNote,
+    AnswerQuestion,
+    AskQuestion,
     ConfirmSolved,
     EscalateResearch,
     MarkResolved,
+    PostTo,
     ProposeSolution,
     RateReport,
     RejectSolution,
     ReportPayload,
     ScheduleConsultation,
+    SendPosted,
+    SkipMessage,
+    TransferReport,
+    TransferTo,
     ViewReport,
 )
 from handlers.turn import Turn
 from handlers.usecases import reports as usecases
+from handlers.usecases import thread
 
 FLOW = "rep"
 MAX_NOTE = 1000
@@ -55,10 +66,21 @@ async def show_inbox(turn: Turn) -> None:
 
 
 async def view(turn: Turn, pressed: ReportPayload) -> None:
-    """Shows one report with its timeline and the buttons this person may press."""
+    """Shows one report as its thread, with its files and the buttons this person may press."""
     report, enterprise = await usecases.load_report(turn.session, turn.actor, pressed.report_id)
-    events = await usecases.timeline(turn.session, report.id)
-    turn.reply(views.report_detail(turn.lang, report, enterprise, events, turn.actor, turn.core.tz))
+    entries = await usecases.timeline(turn.session, report.id)
+    turn.reply(
+        thread_views.report_thread(
+            turn.lang,
+            report,
+            enterprise,
+            entries,
+            turn.actor,
+            turn.core.tz,
+            await thread.contacts(turn.session, report),
+            await thread.report_files(turn.session, report.id),
+        )
+    )
 
 
 async def accept(turn: Turn, pressed: AcceptReport) -> None:
@@ -117,6 +139,9 @@ def _asking(action: ReportAction) -> Callable[[Turn, ReportPayload], Awaitable[N
 
 async def on_text(turn: Turn) -> None:
     """Stores the typed detail, asks the next one, or applies the action."""
+    if turn.state.step in THREAD_STEPS:
+        await THREAD_STEPS[turn.state.step](turn)
+        return
     action = ReportAction(turn.data["action"])
     step = turn.state.step or ""
     value = _read(turn, step)
@@ -167,7 +192,239 @@ def _read(turn: Turn, step: str) -> str | None:
 
 
 async def on_file(turn: Turn) -> None:
-    turn.say(turn.t("file.not_expected"))
+    """Keeps a file for the addition or answer being written."""
+    if turn.state.step not in ("collect", "loose"):
+        turn.say(turn.t("file.not_expected"))
+        return
+    files = list(turn.data.get("files", []))
+    if len(files) >= thread.MAX_FILES:
+        turn.say(turn.t("report.files_limit", limit=thread.MAX_FILES))
+        return
+    attachment = await receive_file(turn)
+    turn.goto(FLOW, turn.state.step, files=[*files, attachment.id])
+    await _collected(turn)
+
+
+# --- the thread: additions, questions and answers, notes, transfer ---------------------------
+
+
+async def add_information(turn: Turn, pressed: AddInformation) -> None:
+    """Starts collecting text and files to add to an open report."""
+    await _start_collecting(turn, pressed.report_id, ThreadAction.ADD_INFO)
+
+
+async def answer_question(turn: Turn, pressed: AnswerQuestion) -> None:
+    """Starts collecting the answer to the officer's question."""
+    await _start_collecting(turn, pressed.report_id, ThreadAction.ANSWER)
+
+
+async def _start_collecting(turn: Turn, report_id: int, action: ThreadAction) -> None:
+    report = await thread.check_may_post(turn.session, turn.actor, report_id, action)
+    turn.end()
+    turn.goto(FLOW, "collect", action=action.value, report_id=report.id, texts=[], files=[])
+    turn.say(
+        turn.t(f"thread.ask.{action.value}", reference=report.reference),
+        buttons=[[_send_button(turn, report.id)]],
+    )
+
+
+def _send_button(turn: Turn, report_id: int) -> Button:
+    return Button(turn.t("thread.button.send"), SendPosted(report_id).pack())
+
+
+async def _collect_text(turn: Turn) -> None:
+    """Keeps a typed text for the addition or answer being written."""
+    text = clean_text(turn, MAX_NOTE)
+    if text is None:
+        return
+    turn.goto(FLOW, turn.state.step or "collect", texts=[*turn.data.get("texts", []), text])
+    await _collected(turn)
+
+
+async def _collected(turn: Turn) -> None:
+    if turn.state.step == "loose":
+        await _offer_reports(turn)
+        return
+    count = len(turn.data.get("texts", [])) + len(turn.data.get("files", []))
+    turn.say(
+        turn.t("thread.collected", count=count),
+        buttons=[[_send_button(turn, turn.data["report_id"])]],
+    )
+
+
+async def send_posted(turn: Turn, pressed: SendPosted) -> None:
+    """Adds what was collected to the thread; the other side gets it with the files."""
+    if not turn.in_step(FLOW, "collect") or turn.data.get("report_id") != pressed.report_id:
+        turn.say(turn.t("error.button_stale"))
+        return
+    await _post(turn, pressed.report_id, ThreadAction(turn.data["action"]))
+
+
+async def _post(turn: Turn, report_id: int, action: ThreadAction) -> None:
+    texts = turn.data.get("texts", [])
+    report, _ = await thread.post(
+        turn.session,
+        turn.actor,
+        report_id,
+        action,
+        "\n".join(texts) if texts else None,
+        turn.data.get("files", []),
+        turn.now,
+    )
+    turn.end()
+    turn.say(turn.t(f"thread.done.{action.value}", reference=report.reference))
+
+
+async def ask_question(turn: Turn, pressed: AskQuestion) -> None:
+    """Asks the officer for the question to send to the enterprise."""
+    await _start_writing(turn, pressed.report_id, ThreadAction.ASK)
+
+
+async def add_note(turn: Turn, pressed: AddNote) -> None:
+    """Asks for an internal note (colleagues see it; the enterprise never does)."""
+    await _start_writing(turn, pressed.report_id, ThreadAction.NOTE)
+
+
+async def _start_writing(turn: Turn, report_id: int, action: ThreadAction) -> None:
+    report = await thread.check_may_post(turn.session, turn.actor, report_id, action)
+    turn.end()
+    turn.goto(FLOW, "write", action=action.value, report_id=report.id)
+    turn.say(turn.t(f"thread.ask.{action.value}", reference=report.reference))
+
+
+async def _write_text(turn: Turn) -> None:
+    """Posts the typed question or note."""
+    text = clean_text(turn, MAX_NOTE)
+    if text is None:
+        return
+    turn.goto(FLOW, "write", texts=[text])
+    await _post(turn, turn.data["report_id"], ThreadAction(turn.data["action"]))
+
+
+async def transfer_report(turn: Turn, pressed: TransferReport) -> None:
+    """Offers the colleagues the report can be handed to."""
+    report = await thread.check_may_post(
+        turn.session, turn.actor, pressed.report_id, ThreadAction.TRANSFER
+    )
+    found = await thread.colleagues(turn.session, turn.actor, report)
+    if not found:
+        turn.say(turn.t("thread.transfer.nobody"))
+        return
+    turn.say(
+        turn.t("thread.transfer.choose", reference=report.reference),
+        buttons=[[Button(p.name[:40], TransferTo(report.id, p.id).pack())] for p in found],
+    )
+
+
+async def transfer_to(turn: Turn, pressed: TransferTo) -> None:
+    """Asks what moves (this report or the whole assignment), then for an optional message."""
+    report = await thread.check_may_post(
+        turn.session, turn.actor, pressed.report_id, ThreadAction.TRANSFER
+    )
+    if pressed.scope not in (0, 1, 2):
+        turn.say(turn.t("error.button_invalid"))
+        return
+    if pressed.scope == 0:
+        turn.say(
+            turn.t("thread.transfer.scope"),
+            buttons=[
+                [
+                    Button(
+                        turn.t(f"thread.transfer.scope.{scope}"),
+                        TransferTo(report.id, pressed.officer_id, scope).pack(),
+                    )
+                    for scope in (1, 2)
+                ]
+            ],
+        )
+        return
+    turn.end()
+    turn.goto(
+        FLOW,
+        "transfer_message",
+        report_id=report.id,
+        officer_id=pressed.officer_id,
+        whole=pressed.scope == 2,
+    )
+    turn.say(
+        turn.t("thread.transfer.message"),
+        buttons=[[Button(turn.t("button.skip"), SkipMessage(report.id).pack())]],
+    )
+
+
+async def _transfer_message(turn: Turn) -> None:
+    """Hands the report over with the typed message."""
+    text = clean_text(turn, MAX_NOTE)
+    if text is not None:
+        await _transfer(turn, text)
+
+
+async def skip_message(turn: Turn, pressed: SkipMessage) -> None:
+    """Hands the report over without a message."""
+    if not turn.in_step(FLOW, "transfer_message") or turn.data["report_id"] != pressed.report_id:
+        turn.say(turn.t("error.button_stale"))
+        return
+    await _transfer(turn, None)
+
+
+async def _transfer(turn: Turn, message: str | None) -> None:
+    report, colleague = await thread.transfer(
+        turn.session,
+        turn.actor,
+        turn.data["report_id"],
+        turn.data["officer_id"],
+        turn.data.get("whole", False),
+        message,
+        turn.now,
+    )
+    turn.end()
+    turn.say(turn.t("thread.transfer.done", reference=report.reference, name=colleague.name))
+
+
+async def loose_input(turn: Turn) -> None:
+    """Text or a file sent outside any step: offer the open reports it could be added to."""
+    if turn.actor.role is not Role.STAFF:
+        return _not_understood(turn)
+    open_reports = await thread.open_reports_of(turn.session, turn.actor)
+    if not open_reports:
+        return _not_understood(turn)
+    turn.goto(FLOW, "loose", texts=[], files=[])
+    if turn.event.file is not None:
+        await on_file(turn)
+    else:
+        await _collect_text(turn)
+
+
+def _not_understood(turn: Turn) -> None:
+    key = "file.not_expected" if turn.event.file is not None else "help.not_understood"
+    turn.say(turn.t(key))
+
+
+async def _offer_reports(turn: Turn) -> None:
+    open_reports = await thread.open_reports_of(turn.session, turn.actor)
+    turn.say(
+        turn.t("thread.which_report"),
+        buttons=[[Button(r.reference, PostTo(r.id).pack())] for r in open_reports],
+    )
+
+
+async def post_to(turn: Turn, pressed: PostTo) -> None:
+    """Adds the loose text and files to the chosen report (as the answer to a pending
+    question, if there is one)."""
+    if not turn.in_step(FLOW, "loose"):
+        turn.say(turn.t("error.button_stale"))
+        return
+    pending = await thread.has_pending_question(turn.session, pressed.report_id)
+    action = ThreadAction.ANSWER if pending else ThreadAction.ADD_INFO
+    await _post(turn, pressed.report_id, action)
+
+
+THREAD_STEPS: dict[str, Callable[[Turn], Awaitable[None]]] = {
+    "collect": _collect_text,
+    "loose": _collect_text,
+    "write": _write_text,
+    "transfer_message": _transfer_message,
+}
 
 
 BUTTONS = {
@@ -180,4 +437,13 @@ BUTTONS = {
     ConfirmSolved: confirm_solved,
     RejectSolution: _asking(ReportAction.REJECT_SOLUTION),
     RateReport: rate,
+    AddInformation: add_information,
+    AnswerQuestion: answer_question,
+    SendPosted: send_posted,
+    AskQuestion: ask_question,
+    AddNote: add_note,
+    TransferReport: transfer_report,
+    TransferTo: transfer_to,
+    SkipMessage: skip_message,
+    PostTo: post_to,
 }

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 
 from domain.commitments import CommitmentAction, CommitmentStatus, overdue_days
-from domain.reports import ReportAction, ReportStatus, allowed_actions
-from domain.roles import Actor
+from domain.reports import ReportAction, ReportStatus
 from handlers.i18n import translate as t
 from handlers.messages import Button, Reply
 from handlers.payloads import (
@@ -24,7 +23,7 @@ from handlers.payloads import (
     SendBackCommitment,
     ViewReport,
 )
-from storage.models import Commitment, Enterprise, Report, ReportEvent
+from storage.models import Commitment, Enterprise, Report
 
 # Which button each report action gets (handled in reports.py, BUTTONS).
 ACTION_PAYLOADS: dict[ReportAction, type[ReportPayload]] = {
@@ -79,57 +78,6 @@ def new_report_notice(lang: str, report: Report, enterprise: Enterprise) -> Repl
     )
 
 
-def status_notice(lang: str, report: Report, enterprise: Enterprise, action: ReportAction) -> Reply:
-    body = [t(lang, f"notice.status.{action.value}", enterprise=enterprise.name)]
-    if action is ReportAction.SCHEDULE and report.consultation:
-        body.append(consultation_text(lang, report.consultation))
-    if action in (ReportAction.PROPOSE, ReportAction.RESOLVE) and report.solution:
-        body.append(t(lang, "report.solution_line", solution=report.solution))
-    buttons = [[view_button(lang, report.id)]]
-    if action is ReportAction.RESOLVE:
-        buttons.insert(
-            0,
-            [
-                action_button(lang, ReportAction.CONFIRM_SOLVED, report.id),
-                action_button(lang, ReportAction.REJECT_SOLUTION, report.id),
-            ],
-        )
-    return Reply(
-        title=t(
-            lang,
-            "notice.status.title",
-            reference=report.reference,
-            status=status_text(lang, report.status),
-        ),
-        text="\n".join(body),
-        buttons=buttons,
-    )
-
-
-def research_notice(lang: str, report: Report, enterprise: Enterprise) -> Reply:
-    return Reply(
-        title=t(lang, "notice.research.title", reference=report.reference),
-        text=t(
-            lang,
-            "notice.research.body",
-            enterprise=enterprise.name,
-            reason=report.research_reason or "—",
-            target=report.research_target_on.isoformat() if report.research_target_on else "—",
-        ),
-        buttons=[[view_button(lang, report.id)]],
-    )
-
-
-def consultation_text(lang: str, consultation: dict[str, str]) -> str:
-    return t(
-        lang,
-        "report.consultation_line",
-        when=consultation.get("when", "—"),
-        place=consultation.get("place", "—"),
-        participants=consultation.get("participants", "—"),
-    )
-
-
 def bar(fraction: float, width: int = 10) -> str:
     """A text bar chart cell, e.g. ███████░░░ for 0.7; every chat client shows it."""
     filled = round(max(0.0, min(1.0, fraction)) * width)
@@ -144,44 +92,6 @@ def report_line(lang: str, report: Report, enterprise: Enterprise | None = None)
 def local_time(instant: datetime, tz: tzinfo) -> str:
     """An instant as people read it: local time, no zone (it is the bureau's zone)."""
     return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-
-def report_detail(
-    lang: str,
-    report: Report,
-    enterprise: Enterprise,
-    events: list[ReportEvent],
-    actor: Actor,
-    tz: tzinfo,
-) -> Reply:
-    lines = [
-        t(lang, "report.detail.enterprise", enterprise=enterprise.name),
-        t(lang, "report.detail.status", status=status_text(lang, report.status)),
-        t(lang, "report.detail.areas", areas=areas_text(lang, report.areas)),
-        t(lang, "report.detail.product", product=report.product),
-        t(lang, "report.detail.urgency", urgency=t(lang, f"urgency.{report.urgency.value}")),
-        t(lang, "report.detail.description", description=report.description),
-    ]
-    if report.consultation:
-        lines.append(consultation_text(lang, report.consultation))
-    if report.solution:
-        lines.append(t(lang, "report.solution_line", solution=report.solution))
-    if report.research_escalated_at:
-        lines.append(t(lang, "report.detail.research", reason=report.research_reason or "—"))
-    if report.rating:
-        lines.append(t(lang, "report.detail.rating", stars="★" * report.rating))
-    lines.append(t(lang, "report.detail.timeline"))
-    lines.extend(
-        f"· {local_time(event.at, tz)} {t(lang, f'event.{event.kind}')}" for event in events
-    )
-    actions = [a for a in allowed_actions(actor, report.status) if a in ACTION_PAYLOADS]
-    rows = [
-        [action_button(lang, a, report.id) for a in actions[i : i + 2]]
-        for i in range(0, len(actions), 2)
-    ]
-    if report.status is ReportStatus.CLOSED and report.rating is None and not actor.is_bureau_side:
-        rows.append(rating_buttons(report.id))
-    return Reply(title=report.reference, text="\n".join(lines), buttons=rows)
 
 
 def rating_buttons(report_id: int) -> list[Button]:

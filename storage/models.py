@@ -66,6 +66,8 @@ class Person(Base):
     # Indexed for the reminder sweep: an enterprise's contacts (migration 0002).
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     language: Mapped[str | None] = mapped_column(String(10))
+    # Set by the person in /profile; shown to the other side of their reports (migration 0004).
+    phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     bureau: Mapped[Bureau | None] = relationship(lazy="joined")
@@ -223,6 +225,10 @@ class Attachment(Base):
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The channel it came in on and that platform's id for it: sending it back on the same
+    # channel re-uses the id instead of uploading the bytes (migration 0004).
+    source_channel: Mapped[str | None] = mapped_column(String(16))
+    source_file_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class OutboxMessage(Base):

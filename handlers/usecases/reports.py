@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.areas import parse_areas
 from domain.errors import DomainError, NotFound
+from domain.events import ReportActed, ReportRated, ReportSubmitted
 from domain.references import format_reference
 from domain.reports import (
     AWAITING_OFFICER,
@@ -20,11 +21,12 @@ from domain.reports import (
     ReportAction,
     ReportStatus,
     Urgency,
+    check_handles,
     check_transition,
 )
 from domain.roles import Actor, Role, require_role
-from handlers import views
-from handlers.usecases.notify import audit, notify, other_side, supervisors_for
+from handlers.notices import publish
+from handlers.usecases.notify import audit
 from handlers.usecases.scope import enterprises_covered, load_in_scope
 from storage.models import Attachment, Enterprise, Person, Report, ReportCounter, ReportEvent
 
@@ -94,25 +96,14 @@ async def submit_report(
         )
         for attachment in attachments:
             attachment.report_id = report.id
-    event = _timeline(session, report, actor.person_id, "submitted", now)
+    event = record(session, report, actor.person_id, "submitted", now)
     audit(session, actor.person_id, "report.submit", "report", report.id, now, reference=reference)
     await session.flush()
-    officer = await session.get(Person, enterprise.officer_id) if enterprise.officer_id else None
-    if officer is not None:
-        await notify(
-            session,
-            officer,
-            "report_new",
-            f"report:{report.id}:event:{event.id}",
-            lambda lang: views.new_report_notice(lang, report, enterprise),
-            now,
-            # SPEC §3 "notified at once": an urgent problem is not held by quiet hours.
-            urgent=report.urgency is Urgency.URGENT,
-        )
+    await publish(session, ReportSubmitted(report.id, event.id), now)
     return report
 
 
-def _timeline(
+def record(
     session: AsyncSession,
     report: Report,
     actor_id: int | None,
@@ -126,10 +117,26 @@ def _timeline(
 
 
 async def load_report(
-    session: AsyncSession, actor: Actor, report_id: int
+    session: AsyncSession, actor: Actor | None, report_id: int
 ) -> tuple[Report, Enterprise]:
-    """Load a report the actor may see; out of scope reads as not found."""
-    return await load_in_scope(session, actor, Report, report_id)
+    """Load a report the actor may see; out of scope reads as not found, except to the
+    officer who handed it over: they are told it is no longer theirs."""
+    try:
+        return await load_in_scope(session, actor, Report, report_id)
+    except DomainError as refusal:
+        officer = actor is not None and actor.role is Role.OFFICER
+        if officer and await _handed_over_by(session, report_id, actor.person_id):  # type: ignore[union-attr]
+            raise DomainError("report.not_yours") from None
+        raise refusal
+
+
+async def _handed_over_by(session: AsyncSession, report_id: int, officer_id: int) -> bool:
+    transfers = await session.scalars(
+        select(ReportEvent.detail).where(
+            ReportEvent.report_id == report_id, ReportEvent.kind == "transfer"
+        )
+    )
+    return any(detail.get("from_officer_id") == officer_id for detail in transfers)
 
 
 async def act_on_report(
@@ -141,16 +148,22 @@ async def act_on_report(
     **detail: Any,
 ) -> Report:
     """Apply one lifecycle action (actor None: the system's sweeps) and tell the other side."""
-    report, enterprise = await load_in_scope(session, actor, Report, report_id)
-    report.status = check_transition(actor, report.status, action)
+    report, _ = await load_report(session, actor, report_id)
+    next_status = check_transition(actor, report.status, action)
+    if actor is not None and actor.is_bureau_side:
+        check_handles(actor, report.officer_id)
+    if action is ReportAction.ESCALATE and report.research_escalated_at is not None:
+        raise DomainError("report.already_researching")
+    report.status = next_status
     _apply_details(report, action, now, detail)
     actor_id = actor.person_id if actor else None
-    event = _timeline(session, report, actor_id, action.value, now, **_jsonable(detail))
+    event = record(session, report, actor_id, action.value, now, **_jsonable(detail))
     audit(
         session, actor_id, f"report.{action.value}", "report", report.id, now, **_jsonable(detail)
     )
     await session.flush()
-    await _tell_other_side(session, actor, report, enterprise, action, event, now)
+    acting = actor.party if actor is not None else None
+    await publish(session, ReportActed(report.id, event.id, action, acting), now)
     return report
 
 
@@ -166,6 +179,8 @@ def _apply_details(
             report.solution = detail.get("solution")
         case ReportAction.RESOLVE:
             report.resolved_at = now
+            # The resolution note is what the follow-up nudge shows the enterprise.
+            report.solution = detail.get("solution") or report.solution
             report.follow_up_nudged_at = None
         case ReportAction.CONFIRM_SOLVED | ReportAction.CLOSE_UNCONFIRMED:
             report.closed_at = now
@@ -181,39 +196,6 @@ def _jsonable(detail: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in detail.items()}
 
 
-async def _tell_other_side(
-    session: AsyncSession,
-    actor: Actor | None,
-    report: Report,
-    enterprise: Enterprise,
-    action: ReportAction,
-    event: ReportEvent,
-    now: datetime,
-) -> None:
-    key = f"report:{report.id}:event:{event.id}"
-    acting = actor.party if actor is not None else None
-    for person in await other_side(session, acting, enterprise.id, report.officer_id):
-        await notify(
-            session,
-            person,
-            "report_status",
-            key,
-            lambda lang: views.status_notice(lang, report, enterprise, action),
-            now,
-        )
-    if action is ReportAction.ESCALATE:
-        for supervisor in await supervisors_for(session, enterprise.bureau_id):
-            await notify(
-                session,
-                supervisor,
-                "report_research",
-                key,
-                lambda lang: views.research_notice(lang, report, enterprise),
-                now,
-                urgent=True,
-            )
-
-
 async def rate_report(
     session: AsyncSession, actor: Actor, report_id: int, rating: int, now: datetime
 ) -> Report:
@@ -225,8 +207,10 @@ async def rate_report(
     if report.status is not ReportStatus.CLOSED or report.rating is not None:
         raise DomainError("error.invalid_transition")
     report.rating = rating
-    _timeline(session, report, actor.person_id, "rated", now, rating=rating)
+    event = record(session, report, actor.person_id, "rated", now, rating=rating)
     audit(session, actor.person_id, "report.rate", "report", report.id, now, rating=rating)
+    await session.flush()
+    await publish(session, ReportRated(report.id, event.id), now)
     return report
 
 
@@ -248,20 +232,29 @@ async def inbox(
 ) -> list[tuple[Report, Enterprise]]:
     """Reports waiting for the bureau side, oldest first."""
     require_role(actor, Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
+    # An officer's inbox is the reports they handle (a transfer moves a report between inboxes).
+    mine = Report.officer_id == actor.person_id if actor.role is Role.OFFICER else None
     rows = await session.execute(
         select(Report, Enterprise)
         .join(Enterprise, Report.enterprise_id == Enterprise.id)
-        .where(Report.status.in_([s.value for s in AWAITING_OFFICER]), enterprises_covered(actor))
+        .where(
+            Report.status.in_([s.value for s in AWAITING_OFFICER]),
+            mine if mine is not None else enterprises_covered(actor),
+        )
         .order_by(Report.submitted_at, Report.id)
         .limit(limit)
     )
     return [(report, enterprise) for report, enterprise in rows]
 
 
-async def timeline(session: AsyncSession, report_id: int) -> list[ReportEvent]:
-    rows = await session.scalars(
-        select(ReportEvent)
+async def timeline(
+    session: AsyncSession, report_id: int
+) -> list[tuple[ReportEvent, Person | None]]:
+    """The report's thread, oldest first, each entry with its author (None: the system)."""
+    rows = await session.execute(
+        select(ReportEvent, Person)
+        .outerjoin(Person, ReportEvent.actor_id == Person.id)
         .where(ReportEvent.report_id == report_id)
         .order_by(ReportEvent.at, ReportEvent.id)
     )
-    return list(rows)
+    return [(event, author) for event, author in rows]

@@ -27,7 +27,14 @@ async def load_in_scope(
     enterprise = await session.get(Enterprise, row.enterprise_id) if row is not None else None
     if row is None or enterprise is None:
         raise NotFound()
-    if actor is not None:
+    handled_by_actor = (
+        isinstance(row, Report)
+        and actor is not None
+        and actor.role is Role.OFFICER
+        and row.officer_id == actor.person_id
+    )
+    # A report handed to an officer of another enterprise's assignment is theirs to see.
+    if actor is not None and not handled_by_actor:
         require_access(actor, scope_of(enterprise))
     return row, enterprise
 

@@ -323,12 +323,15 @@ class TestLifecycleAndPermissions:
         view = await staff.press(f"rep:view:{report_id}")
         timeline = view[0].text
         # The fixed clock stands at 02:00 UTC, which is 10:00 in Asia/Shanghai.
-        assert "· 2026-11-30 10:00 企业提交报告" in timeline
+        assert "· 2026-11-30 10:00 杭州精工机械有限公司（企业人员） 企业提交报告" in timeline
         for step in (
             "企业提交报告",
-            "责任人受理",
+            "王丽（帮扶责任人） 责任人受理",
             "安排会商会诊",
+            "时间：2026-12-03 14:30",
             "企业反馈未解决",
+            "原因：仍有超差",  # what each side typed stays in the thread
+            "方案/说明：第二次校准完成",
             "企业确认已解决",
             "企业评价",
         ):
