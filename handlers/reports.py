@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from domain.dates import parse_date, parse_date_time
-from domain.reports import ReportAction, ThreadAction, check_transition
+from domain.reports import ReportAction, ThreadAction
 from domain.roles import Role
 from handlers import thread_views, views
 from handlers.attachments import clean_text, receive_file
@@ -125,9 +125,8 @@ ASKS: dict[ReportAction, tuple[str, ...]] = {
 
 def _asking(action: ReportAction) -> Callable[[Turn, ReportPayload], Awaitable[None]]:
     async def start(turn: Turn, pressed: ReportPayload) -> None:
-        report, _ = await usecases.load_report(turn.session, turn.actor, pressed.report_id)
         # Refuse now rather than after the person has typed everything.
-        check_transition(turn.actor, report.status, action)
+        report = await usecases.check_may_act(turn.session, turn.actor, pressed.report_id, action)
         first = ASKS[action][0]
         turn.end()
         turn.goto(FLOW, first, action=action.value, report_id=report.id, answers={})
@@ -324,6 +323,7 @@ async def transfer_to(turn: Turn, pressed: TransferTo) -> None:
     if pressed.scope not in (0, 1, 2):
         turn.say(turn.t("error.button_invalid"))
         return
+    await thread.colleague_of(turn.session, turn.actor, report, pressed.officer_id)
     if pressed.scope == 0:
         turn.say(
             turn.t("thread.transfer.scope"),

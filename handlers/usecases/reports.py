@@ -139,6 +139,19 @@ async def _handed_over_by(session: AsyncSession, report_id: int, officer_id: int
     return any(detail.get("from_officer_id") == officer_id for detail in transfers)
 
 
+async def check_may_act(
+    session: AsyncSession, actor: Actor | None, report_id: int, action: ReportAction
+) -> Report:
+    """Refuse early (before asking for details) what act_on_report would refuse."""
+    report, _ = await load_report(session, actor, report_id)
+    check_transition(actor, report.status, action)
+    if actor is not None and actor.is_bureau_side:
+        check_handles(actor, report.officer_id)
+    if action is ReportAction.ESCALATE and report.research_escalated_at is not None:
+        raise DomainError("report.already_researching")
+    return report
+
+
 async def act_on_report(
     session: AsyncSession,
     actor: Actor | None,
@@ -148,13 +161,8 @@ async def act_on_report(
     **detail: Any,
 ) -> Report:
     """Apply one lifecycle action (actor None: the system's sweeps) and tell the other side."""
-    report, _ = await load_report(session, actor, report_id)
-    next_status = check_transition(actor, report.status, action)
-    if actor is not None and actor.is_bureau_side:
-        check_handles(actor, report.officer_id)
-    if action is ReportAction.ESCALATE and report.research_escalated_at is not None:
-        raise DomainError("report.already_researching")
-    report.status = next_status
+    report = await check_may_act(session, actor, report_id, action)
+    report.status = check_transition(actor, report.status, action)
     _apply_details(report, action, now, detail)
     actor_id = actor.person_id if actor else None
     event = record(session, report, actor_id, action.value, now, **_jsonable(detail))

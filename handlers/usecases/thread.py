@@ -96,6 +96,17 @@ async def colleagues(session: AsyncSession, actor: Actor, report: Report) -> lis
     return list(rows)
 
 
+async def colleague_of(
+    session: AsyncSession, actor: Actor, report: Report, officer_id: int
+) -> Person:
+    """The chosen colleague, if the report may be handed to them."""
+    allowed = {p.id: p for p in await colleagues(session, actor, report)}
+    colleague = allowed.get(officer_id)
+    if colleague is None:
+        raise NotAllowed("thread.transfer_not_colleague")
+    return colleague
+
+
 async def transfer(
     session: AsyncSession,
     actor: Actor,
@@ -107,10 +118,7 @@ async def transfer(
 ) -> tuple[Report, Person]:
     """Hand the report (or the enterprise's whole assignment) to a colleague; all are told."""
     report = await check_may_post(session, actor, report_id, ThreadAction.TRANSFER)
-    allowed = {p.id: p for p in await colleagues(session, actor, report)}
-    colleague = allowed.get(to_officer_id)
-    if colleague is None:
-        raise NotAllowed("thread.transfer_not_colleague")
+    colleague = await colleague_of(session, actor, report, to_officer_id)
     former = report.officer_id
     report.officer_id = colleague.id
     if whole_assignment:
