@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from domain.errors import DomainError
 from domain.roles import BUREAU_ROLES, SUPERVISING_ROLES, Role
 from handlers import commitments, onboarding, report_problem, reports, statistics
-from handlers.attachments import prefetched
+from handlers.attachments import load_attachments, prefetched
 from handlers.core import Core
 from handlers.i18n import normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
@@ -66,18 +66,25 @@ async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
             if event.file is not None:
                 event = dataclasses.replace(event, file=await prefetched(event.file))
             async with core.turn_slots():
-                for _attempt in range(3):
-                    try:
-                        return await _run_turn(core, event)
-                    except (StaleDataError, IntegrityError) as error:
-                        # Another instance changed the same row first: re-run on fresh data.
-                        log.info("retrying turn %s after conflict: %s", event.update_key, error)
-                return await _refuse(core, event, DomainError("error.busy"))
+                replies = await _run_with_retries(core, event)
+            # Outside the turn slot: reading the files shown does not hold other chats back.
+            await load_attachments(core, replies)
+            return replies
         except Exception:
             # Nothing of the turn was committed; the person is told to try again.
             log.exception("turn failed: update %s on %s", event.update_key, event.channel)
             language = normalise_language(event.language_hint) or core.default_language
             return [Reply(text=translate(language, "error.internal"))]
+
+
+async def _run_with_retries(core: Core, event: IncomingEvent) -> list[Reply]:
+    for _attempt in range(3):
+        try:
+            return await _run_turn(core, event)
+        except (StaleDataError, IntegrityError) as error:
+            # Another instance changed the same row first: re-run on fresh data.
+            log.info("retrying turn %s after conflict: %s", event.update_key, error)
+    return await _refuse(core, event, DomainError("error.busy"))
 
 
 async def _run_turn(core: Core, event: IncomingEvent) -> list[Reply]:

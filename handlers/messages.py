@@ -129,6 +129,9 @@ class IncomingFile:
     size: int
     # Downloaded only once the core has accepted the size and type.
     load: Callable[[], Awaitable[bytes]]
+    # The platform's id for the file (Telegram file_id): the same channel can send it again
+    # by this id without uploading.
+    platform_file_id: str | None = None
 
 
 @dataclass(frozen=True)
