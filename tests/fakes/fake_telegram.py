@@ -867,6 +867,10 @@ class FakeTelegram:
         self._files[f.file_id] = self._paths[f.file_path] = f
         return f
 
+    def stored_files(self) -> list[StoredFile]:
+        """Every file the fake holds: sent by users, or uploaded by the bot (not by file id)."""
+        return list(self._files.values())
+
     # ---- test hooks: faults
     def inject_errors(self, codes: Iterable[int | Fault]) -> None:
         """The next len(codes) calls of ``fault_methods`` (default: sendMessage, sendPhoto,
