@@ -16,6 +16,7 @@ from handlers.payloads import (
 )
 from handlers.turn import Turn
 from handlers.usecases import commitments as usecases
+from storage.models import Person
 
 FLOW = "cm"
 MAX_NOTE = 1000
@@ -83,6 +84,13 @@ async def agreement(turn: Turn, pressed: ShowAgreement) -> None:
         turn.say(turn.t("agreement.empty", enterprise=enterprise.name))
         return
     sections = []
+    officer = (
+        await turn.session.get(Person, enterprise.officer_id) if enterprise.officer_id else None
+    )
+    if officer is not None and turn.actor.role is Role.STAFF:
+        sections.append(
+            turn.t("agreement.officer_line", name=officer.name, phone=officer.phone or "—")
+        )
     for party in Party:
         rows = [
             views.commitment_line(turn.lang, c, turn.today) for c in commitments if c.party is party

@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from domain.errors import DomainError
 from domain.roles import BUREAU_ROLES, SUPERVISING_ROLES, Role
-from handlers import commitments, onboarding, report_problem, reports, statistics
+from handlers import commitments, onboarding, profile, report_problem, reports, statistics
 from handlers.attachments import load_attachments, prefetched
 from handlers.core import Core
 from handlers.i18n import normalise_language, translate
@@ -38,6 +38,7 @@ FLOWS: dict[str, ModuleType] = {
     "rp": report_problem,
     "rep": reports,
     "cm": commitments,
+    "pf": profile,
 }
 
 # command -> (handler, roles allowed; None = anyone, bound or not)
@@ -47,6 +48,7 @@ COMMANDS: dict[str, tuple[Step, tuple[Role, ...] | None]] = {
     "lang": (onboarding.choose_language, None),
     "cancel": (onboarding.cancel, None),
     "link": (onboarding.link_channel, tuple(Role)),
+    "profile": (profile.begin, tuple(Role)),
     "report": (report_problem.begin, (Role.STAFF,)),
     "myreports": (reports.my_reports, (Role.STAFF,)),
     "inbox": (reports.show_inbox, BUREAU_ROLES),

@@ -10,7 +10,7 @@ from handlers.turn import Turn
 from handlers.usecases.people import LINK_CODE_LIFETIME, bind, issue_link_code
 
 # Commands listed in /help, by role; unbound chats see only binding and help.
-_EVERYONE = ("link", "lang", "cancel", "help")
+_EVERYONE = ("profile", "link", "lang", "cancel", "help")
 HELP_COMMANDS: dict[Role | None, tuple[str, ...]] = {
     None: ("start", "help", "lang"),
     Role.STAFF: ("report", "myreports", "commitments", "agreement", *_EVERYONE),

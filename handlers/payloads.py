@@ -317,3 +317,16 @@ class SkipEvidence(Payload):
 class ShowAgreement(Payload):
     FLOW, STEP = "cm", "agr"
     enterprise_id: int
+
+
+# --- profile.py ("pf") ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class KeepName(Payload):
+    FLOW, STEP = "pf", "keep"
+
+
+@dataclasses.dataclass(frozen=True)
+class SkipPhone(Payload):
+    FLOW, STEP = "pf", "skip"

@@ -228,3 +228,30 @@ class TestResearch:
                 select(OutboxMessage).where(OutboxMessage.kind == "report_research")
             )
             assert len(list(rows)) == 1
+
+
+class TestProfile:
+    async def test_contact_details_reach_the_other_side(self, core: Core, world: World) -> None:
+        staff, officer, report_id = await accepted(core, world)
+        await officer.send("/profile")
+        await officer.send("王丽科长")
+        assert "格式不正确" in (await officer.send("=cmd|' /C calc'!A0"))[0].text
+        assert "0571-88886666" in (await officer.send("0571-88886666"))[0].text
+        await staff.send("/profile")
+        await staff.press("保持不变")
+        await staff.send("13800001111")
+        page = (await staff.press(f"rep:view:{report_id}"))[0].text
+        assert "帮扶责任人：王丽科长，电话：0571-88886666" in page
+        agreement = (await staff.send("/agreement"))[0].text
+        assert "帮扶责任人：王丽科长，电话：0571-88886666" in agreement
+        seen_by_officer = (await officer.press(f"rep:view:{report_id}"))[0].text
+        assert "电话：13800001111" in seen_by_officer
+
+    async def test_no_phone_and_a_name_full_of_control_characters(
+        self, core: Core, world: World
+    ) -> None:
+        officer = await bind(core, "officer", world.officer[1])
+        await officer.send("/profile")
+        await officer.send("王\x00丽\n\t科长")
+        saved = await officer.press("不留电话")
+        assert "已保存：王丽 科长，电话：—" in saved[0].text
