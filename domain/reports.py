@@ -114,6 +114,8 @@ class ThreadAction(StrEnum):
     ANSWER = "answer"
     NOTE = "note"
     TRANSFER = "transfer"
+    # What the consultation (会商会诊) concluded, for the enterprise to read.
+    CONCLUSION = "conclusion"
 
 
 # Thread entries never shown to the enterprise: in views, notices, digests, exports.
@@ -129,6 +131,7 @@ THREAD_ACTIONS: dict[ThreadAction, tuple[Party, frozenset[ReportStatus]]] = {
     # Colleagues may keep notes on a closed report too (for the next similar case).
     ThreadAction.NOTE: (Party.BUREAU, frozenset(S)),
     ThreadAction.TRANSFER: (Party.BUREAU, _STILL_OPEN),
+    ThreadAction.CONCLUSION: (Party.BUREAU, _STILL_OPEN),
 }
 
 

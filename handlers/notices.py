@@ -8,7 +8,8 @@ nobody on the enterprise side: `ThreadPosted(NOTE)` tells no one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,6 +127,8 @@ async def _acted(session: AsyncSession, event: ReportActed, now: datetime) -> No
             ),
             now,
         )
+    if event.action is ReportAction.SCHEDULE:
+        await _invite(session, report, enterprise, entry, author, now)
     if event.action is ReportAction.ESCALATE:
         for supervisor in await supervisors_for(session, enterprise.bureau_id):
             await notify(
@@ -137,6 +140,57 @@ async def _acted(session: AsyncSession, event: ReportActed, now: datetime) -> No
                 now,
                 urgent=True,
             )
+
+
+async def _invite(
+    session: AsyncSession,
+    report: Report,
+    enterprise: Enterprise,
+    entry: ReportEvent,
+    author: Person | None,
+    now: datetime,
+) -> None:
+    """Each participant is told the time and place; on a reschedule, those invited before too."""
+    invited = list(entry.detail.get("participant_ids", []))
+    ids = invited + [i for i in entry.detail.get("previous_ids", []) if i not in invited]
+    for person_id in ids:
+        person = await session.get(Person, person_id)
+        if person is None or person.id == entry.actor_id:
+            continue
+        await notify(
+            session,
+            person,
+            "consultation",
+            _key(report, entry),
+            partial(
+                thread_views.consultation_invite,
+                report=report,
+                enterprise=enterprise,
+                event=entry,
+                author=author,
+                still_invited=person.id in invited,
+            ),
+            now,
+        )
+
+
+async def remind_consultation(
+    session: AsyncSession, report: Report, enterprise: Enterprise, today: date, now: datetime
+) -> None:
+    """The morning reminder of a consultation: participants, the officer, the enterprise."""
+    consultation = report.consultation or {}
+    ids = [*consultation.get("participant_ids", []), report.officer_id]
+    people = [p for i in dict.fromkeys(ids) if i and (p := await session.get(Person, i))]
+    people += await staff_of(session, enterprise.id)
+    for person in people:
+        await notify(
+            session,
+            person,
+            "consultation_day",
+            f"report:{report.id}:consultation:{today.isoformat()}",
+            lambda lang: thread_views.consultation_reminder(lang, report, enterprise),
+            now,
+        )
 
 
 async def _posted(session: AsyncSession, event: ThreadPosted, now: datetime) -> None:

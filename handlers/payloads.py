@@ -287,6 +287,31 @@ class SkipMessage(ReportPayload):
     FLOW, STEP = "rep", "skip"
 
 
+@dataclasses.dataclass(frozen=True)
+class ToggleParticipant(Payload):
+    """Adds or removes one of the bureau's people from the consultation being scheduled."""
+
+    FLOW, STEP = "rep", "pp"
+    person_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ParticipantsDone(Payload):
+    FLOW, STEP = "rep", "ppok"
+
+
+@dataclasses.dataclass(frozen=True)
+class NoGuests(Payload):
+    FLOW, STEP = "rep", "nog"
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordConclusion(ReportPayload):
+    """The officer records what the consultation concluded (text and files)."""
+
+    FLOW, STEP = "rep", "ccl"
+
+
 # --- commitments.py ("cm") --------------------------------------------------------------------
 
 

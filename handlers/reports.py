@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from domain.dates import parse_date, parse_date_time
 from domain.reports import ReportAction, ThreadAction
 from domain.roles import Role
 from handlers import thread_views, views
 from handlers.attachments import clean_text, receive_file
-from handlers.messages import Button
+from handlers.messages import Button, Checklist, Option, Reply
 from handlers.payloads import (
+    SEP,
     AcceptReport,
     AddInformation,
     AddNote,
@@ -19,21 +21,25 @@ from handlers.payloads import (
     ConfirmSolved,
     EscalateResearch,
     MarkResolved,
+    NoGuests,
+    ParticipantsDone,
     PostTo,
     ProposeSolution,
     RateReport,
+    RecordConclusion,
     RejectSolution,
     ReportPayload,
     ScheduleConsultation,
     SendPosted,
     SkipMessage,
+    ToggleParticipant,
     TransferReport,
     TransferTo,
     ViewReport,
 )
 from handlers.turn import Turn
+from handlers.usecases import consultations, thread
 from handlers.usecases import reports as usecases
-from handlers.usecases import thread
 
 FLOW = "rep"
 MAX_NOTE = 1000
@@ -115,7 +121,8 @@ async def rate(turn: Turn, pressed: RateReport) -> None:
 
 # Actions that need typed details first: the steps asked, in order.
 ASKS: dict[ReportAction, tuple[str, ...]] = {
-    ReportAction.SCHEDULE: ("when", "place", "participants"),
+    # participants: picked from the bureau's people; guests: typed names from outside.
+    ReportAction.SCHEDULE: ("when", "place", "participants", "guests"),
     ReportAction.PROPOSE: ("solution",),
     ReportAction.RESOLVE: ("solution",),
     ReportAction.ESCALATE: ("reason", "target_on"),
@@ -150,13 +157,32 @@ async def on_text(turn: Turn) -> None:
     steps = ASKS[action]
     position = steps.index(step)
     if position + 1 < len(steps):
-        following = steps[position + 1]
-        turn.goto(FLOW, following, answers=answers)
-        turn.say(turn.t(f"report.ask.{following}", reference=""))
+        await _ask_next(turn, steps[position + 1], answers)
         return
+    await _apply(turn, action, answers)
+
+
+async def _ask_next(turn: Turn, step: str, answers: dict[str, Any]) -> None:
+    turn.goto(FLOW, step, answers=answers)
+    if step == "participants":
+        await _show_participants(turn)
+    elif step == "guests":
+        turn.say(
+            turn.t("report.ask.guests"),
+            buttons=[[Button(turn.t("button.skip"), NoGuests().pack())]],
+        )
+    else:
+        turn.say(turn.t(f"report.ask.{step}", reference=""))
+
+
+async def _apply(turn: Turn, action: ReportAction, answers: dict[str, Any]) -> None:
     details = dict(answers)
     if "target_on" in details:
         details["target_on"] = parse_date(details["target_on"])
+    if action is ReportAction.SCHEDULE:
+        details = await consultations.consultation_details(
+            turn.session, turn.actor, turn.data["report_id"], details
+        )
     report = await usecases.act_on_report(
         turn.session, turn.actor, turn.data["report_id"], action, turn.now, **details
     )
@@ -170,24 +196,95 @@ def _read(turn: Turn, step: str) -> str | None:
     if text is None:
         return None
     if step == "when":
-        when = parse_date_time(text)
-        if when is None:
-            turn.say(turn.t("input.bad_date_time"))
-            return None
-        if when.date() < turn.today:
-            turn.say(turn.t("input.date_past"))
-            return None
-        return when.strftime("%Y-%m-%d %H:%M")
+        return read_consultation_time(turn, text)
     if step == "target_on":
-        day = parse_date(text)
-        if day is None:
-            turn.say(turn.t("input.bad_date"))
-            return None
-        if day < turn.today:
-            turn.say(turn.t("input.date_past"))
-            return None
-        return day.isoformat()
+        return read_target_date(turn, text)
+    if step == "participants":
+        turn.say(turn.t("report.use_buttons"))
+        return None
     return text
+
+
+def read_consultation_time(turn: Turn, text: str) -> str | None:
+    """The consultation's local date and time as typed, or None after saying what is wrong."""
+    when = parse_date_time(text)
+    if when is None:
+        turn.say(turn.t("input.bad_date_time"))
+        return None
+    if when.date() < turn.today:
+        turn.say(turn.t("input.date_past"))
+        return None
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def read_target_date(turn: Turn, text: str) -> str | None:
+    """The research target date as typed, or None after saying what is wrong."""
+    day = parse_date(text)
+    if day is None:
+        turn.say(turn.t("input.bad_date"))
+        return None
+    if day < turn.today:
+        turn.say(turn.t("input.date_past"))
+        return None
+    return day.isoformat()
+
+
+# --- consultation participants --------------------------------------------------------------
+
+
+async def _show_participants(turn: Turn, edit: bool = False) -> None:
+    """The bureau's people as a several-of-many choice."""
+    chosen = set(turn.data.get("participant_ids", []))
+    people = await consultations.candidates(turn.session, turn.actor, turn.data["report_id"])
+    turn.reply(
+        Reply(
+            text=turn.t("report.ask.participants"),
+            checklist=Checklist(
+                options=[Option(p.name, str(p.id), p.id in chosen) for p in people],
+                toggle_prefix=ToggleParticipant.prefix() + SEP,
+                done=Button(turn.t("button.done"), ParticipantsDone().pack()),
+            ),
+            edit=edit,
+        )
+    )
+
+
+async def toggle_participant(turn: Turn, pressed: ToggleParticipant) -> None:
+    """Adds or removes one participant and shows the choice again."""
+    if not turn.in_step(FLOW, "participants"):
+        turn.say(turn.t("error.button_stale"))
+        return
+    chosen = list(turn.data.get("participant_ids", []))
+    chosen.remove(pressed.person_id) if pressed.person_id in chosen else chosen.append(
+        pressed.person_id
+    )
+    turn.goto(FLOW, "participants", participant_ids=chosen)
+    await _show_participants(turn, edit=True)
+
+
+async def participants_done(turn: Turn, _: ParticipantsDone) -> None:
+    """Closes the choice (WeCom sends every chosen person at once) and asks for guests."""
+    if not turn.in_step(FLOW, "participants"):
+        turn.say(turn.t("error.button_stale"))
+        return
+    chosen = turn.data.get("participant_ids", [])
+    if turn.event.selected is not None:
+        chosen = [int(v) for v in turn.event.selected if v.isascii() and v.isdigit()][:50]
+    answers = {**turn.data.get("answers", {}), "participant_ids": chosen}
+    await _ask_next(turn, "guests", answers)
+
+
+async def no_guests(turn: Turn, _: NoGuests) -> None:
+    """Schedules the consultation without outside guests."""
+    if not turn.in_step(FLOW, "guests"):
+        turn.say(turn.t("error.button_stale"))
+        return
+    await _apply(turn, ReportAction.SCHEDULE, {**turn.data.get("answers", {}), "guests": ""})
+
+
+async def record_conclusion(turn: Turn, pressed: RecordConclusion) -> None:
+    """Starts collecting what the consultation concluded (text and files)."""
+    await _start_collecting(turn, pressed.report_id, ThreadAction.CONCLUSION)
 
 
 async def on_file(turn: Turn) -> None:
@@ -446,4 +543,8 @@ BUTTONS = {
     TransferTo: transfer_to,
     SkipMessage: skip_message,
     PostTo: post_to,
+    ToggleParticipant: toggle_participant,
+    ParticipantsDone: participants_done,
+    NoGuests: no_guests,
+    RecordConclusion: record_conclusion,
 }

@@ -27,6 +27,7 @@ from handlers.payloads import (
     AddNote,
     AnswerQuestion,
     AskQuestion,
+    RecordConclusion,
     TransferReport,
 )
 from handlers.views import (
@@ -57,6 +58,7 @@ THREAD_BUTTONS: dict[ThreadAction, type[Any]] = {
     ThreadAction.ASK: AskQuestion,
     ThreadAction.NOTE: AddNote,
     ThreadAction.TRANSFER: TransferReport,
+    ThreadAction.CONCLUSION: RecordConclusion,
 }
 
 
@@ -146,6 +148,8 @@ def _thread_buttons(
     found = [action_button(lang, a, report.id) for a in actions]
     for action, payload in THREAD_BUTTONS.items():
         party, statuses = THREAD_ACTIONS[action]
+        if action is ThreadAction.CONCLUSION and not report.consultation:
+            continue
         if party is actor.party and report.status in statuses:
             found.append(
                 Button(t(lang, f"thread.action.{action.value}"), payload(report.id).pack())
@@ -272,6 +276,43 @@ def rated_notice(lang: str, report: Report, enterprise: Enterprise, event: Repor
                 t(lang, "notice.rated", enterprise=enterprise.name),
                 *written_lines(lang, event.kind, event.detail, bureau_reader=False),
             ]
+        ),
+        buttons=[[view_button(lang, report.id)]],
+    )
+
+
+def consultation_invite(
+    lang: str,
+    report: Report,
+    enterprise: Enterprise,
+    event: ReportEvent,
+    author: Person | None,
+    still_invited: bool,
+) -> Reply:
+    """To a participant: the consultation's time and place (or that they are no longer in it)."""
+    key = "notice.consultation.invite" if still_invited else "notice.consultation.uninvited"
+    body = [t(lang, key, who=who(lang, author), enterprise=enterprise.name)]
+    if still_invited:
+        body.extend(written_lines(lang, event.kind, event.detail, bureau_reader=True))
+    return Reply(
+        title=t(lang, "notice.consultation.title", reference=report.reference),
+        text="\n".join(body),
+        buttons=[[view_button(lang, report.id)]],
+    )
+
+
+def consultation_reminder(lang: str, report: Report, enterprise: Enterprise) -> Reply:
+    """On the morning of the day, to everyone involved."""
+    consultation = report.consultation or {}
+    return Reply(
+        title=t(lang, "notice.consultation.today", reference=report.reference),
+        text=t(
+            lang,
+            "notice.consultation.reminder",
+            enterprise=enterprise.name,
+            when=consultation.get("when", "—"),
+            place=consultation.get("place", "—"),
+            participants=consultation.get("participants", "—"),
         ),
         buttons=[[view_button(lang, report.id)]],
     )

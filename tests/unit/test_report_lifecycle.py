@@ -105,14 +105,13 @@ THREAD_ALLOWED = {
     *((s, T.ANSWER, STAFF) for s in _LIVE),
     *((s, T.ASK, actor) for s in _LIVE for actor in (OFFICER, SUPERVISOR)),
     *((s, T.TRANSFER, actor) for s in _LIVE for actor in (OFFICER, SUPERVISOR)),
+    *((s, T.CONCLUSION, actor) for s in _LIVE for actor in (OFFICER, SUPERVISOR)),
     *((s, T.NOTE, actor) for s in S for actor in (OFFICER, SUPERVISOR)),
 }
 
 
 @pytest.mark.parametrize(("status", "action", "actor"), sorted(THREAD_ALLOWED, key=str), ids=str)
-def test_thread_action_allowed(
-    status: ReportStatus, action: ThreadAction, actor: Actor
-) -> None:
+def test_thread_action_allowed(status: ReportStatus, action: ThreadAction, actor: Actor) -> None:
     check_thread_action(actor, status, action)
 
 
