@@ -62,6 +62,28 @@ class CommitmentActed:
     version: int
 
 
+@dataclass(frozen=True)
+class ResearchTeamFormed:
+    report_id: int
+    event_id: int
+
+
+@dataclass(frozen=True)
+class ResearchTargetDue:
+    """The sweep: the target date is near (`passed` False) or passed (escalated once)."""
+
+    report_id: int
+    day: str
+    passed: bool
+
+
 DomainEvent = (
-    ReportSubmitted | ReportActed | ThreadPosted | ReportTransferred | ReportRated | CommitmentActed
+    ReportSubmitted
+    | ReportActed
+    | ThreadPosted
+    | ReportTransferred
+    | ReportRated
+    | CommitmentActed
+    | ResearchTeamFormed
+    | ResearchTargetDue
 )

@@ -116,6 +116,9 @@ class ThreadAction(StrEnum):
     TRANSFER = "transfer"
     # What the consultation (会商会诊) concluded, for the enterprise to read.
     CONCLUSION = "conclusion"
+    # The research team's progress notes and its conclusion (which returns the report).
+    PROGRESS = "progress"
+    RESEARCH_CONCLUSION = "research_conclusion"
 
 
 # Thread entries never shown to the enterprise: in views, notices, digests, exports.
@@ -132,6 +135,8 @@ THREAD_ACTIONS: dict[ThreadAction, tuple[Party, frozenset[ReportStatus]]] = {
     ThreadAction.NOTE: (Party.BUREAU, frozenset(S)),
     ThreadAction.TRANSFER: (Party.BUREAU, _STILL_OPEN),
     ThreadAction.CONCLUSION: (Party.BUREAU, _STILL_OPEN),
+    ThreadAction.PROGRESS: (Party.BUREAU, _STILL_OPEN),
+    ThreadAction.RESEARCH_CONCLUSION: (Party.BUREAU, _STILL_OPEN),
 }
 
 

@@ -22,6 +22,8 @@ from domain.events import (
     ReportRated,
     ReportSubmitted,
     ReportTransferred,
+    ResearchTargetDue,
+    ResearchTeamFormed,
     ThreadPosted,
 )
 from domain.reports import ReportAction, ThreadAction, Urgency
@@ -54,6 +56,10 @@ async def publish(session: AsyncSession, event: DomainEvent, now: datetime) -> N
             await _rated(session, event, now)
         case CommitmentActed():
             await _commitment(session, event, now)
+        case ResearchTeamFormed():
+            await _team_formed(session, event, now)
+        case ResearchTargetDue():
+            await _target_due(session, event, now)
 
 
 async def _report(session: AsyncSession, report_id: int) -> tuple[Report, Enterprise]:
@@ -199,7 +205,7 @@ async def _posted(session: AsyncSession, event: ThreadPosted, now: datetime) -> 
     report, enterprise = await _report(session, event.report_id)
     entry, author = await _entry(session, event.event_id)
     files = await files_of(session, entry.detail.get("files", []))
-    for person in await other_side(session, event.acting, enterprise.id, report.officer_id):
+    for person in await _thread_recipients(session, event, report, enterprise, entry):
         await notify(
             session,
             person,
@@ -207,6 +213,91 @@ async def _posted(session: AsyncSession, event: ThreadPosted, now: datetime) -> 
             _key(report, entry),
             lambda lang: thread_views.thread_notice(lang, report, enterprise, entry, author, files),
             now,
+        )
+
+
+async def _thread_recipients(
+    session: AsyncSession,
+    event: ThreadPosted,
+    report: Report,
+    enterprise: Enterprise,
+    entry: ReportEvent,
+) -> list[Person]:
+    """Research progress goes to the report's officer; the research conclusion to the officer
+    and the enterprise; everything else to the other side."""
+    officer = await session.get(Person, report.officer_id) if report.officer_id else None
+    to_officer = [officer] if officer is not None and officer.id != entry.actor_id else []
+    if event.action is ThreadAction.PROGRESS:
+        return to_officer
+    if event.action is ThreadAction.RESEARCH_CONCLUSION:
+        return to_officer + await staff_of(session, enterprise.id)
+    return await other_side(session, event.acting, enterprise.id, report.officer_id)
+
+
+async def _team_formed(session: AsyncSession, event: ResearchTeamFormed, now: datetime) -> None:
+    report, enterprise = await _report(session, event.report_id)
+    entry, _ = await _entry(session, event.event_id)
+    key = _key(report, entry)
+    team_ids = [report.research_lead_id, *(report.research_team or [])]
+    team = [p for i in team_ids if i and (p := await session.get(Person, i))]
+    officer = await session.get(Person, report.officer_id) if report.officer_id else None
+    for person in [*team, *([officer] if officer and officer not in team else [])]:
+        await notify(
+            session,
+            person,
+            "report_research",
+            key,
+            partial(
+                thread_views.research_team_notice,
+                report=report,
+                enterprise=enterprise,
+                event=entry,
+                bureau_reader=True,
+            ),
+            now,
+        )
+    for person in await staff_of(session, enterprise.id):
+        await notify(
+            session,
+            person,
+            "report_research",
+            key,
+            partial(
+                thread_views.research_team_notice,
+                report=report,
+                enterprise=enterprise,
+                event=entry,
+                bureau_reader=False,
+            ),
+            now,
+        )
+
+
+async def _target_due(session: AsyncSession, event: ResearchTargetDue, now: datetime) -> None:
+    report, enterprise = await _report(session, event.report_id)
+    lead = await session.get(Person, report.research_lead_id) if report.research_lead_id else None
+    recipients = [lead] if lead is not None else []
+    if event.passed or lead is None:
+        recipients += await supervisors_for(session, enterprise.bureau_id)
+    if event.passed and report.officer_id:
+        officer = await session.get(Person, report.officer_id)
+        recipients += [officer] if officer is not None else []
+    kind = "research_overdue" if event.passed else "research_target"
+    for person in dict.fromkeys(recipients):
+        await notify(
+            session,
+            person,
+            kind,
+            f"report:{report.id}:{kind}:{event.day}",
+            partial(
+                thread_views.research_target_notice,
+                report=report,
+                enterprise=enterprise,
+                passed=event.passed,
+                lead=lead,
+            ),
+            now,
+            urgent=event.passed,
         )
 
 

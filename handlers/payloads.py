@@ -312,6 +312,40 @@ class RecordConclusion(ReportPayload):
     FLOW, STEP = "rep", "ccl"
 
 
+@dataclasses.dataclass(frozen=True)
+class FormResearchTeam(ReportPayload):
+    """The supervisor who received an escalation names the research lead and team."""
+
+    FLOW, STEP = "rep", "team"
+
+
+@dataclasses.dataclass(frozen=True)
+class ResearchLead(ReportPayload):
+    FLOW, STEP = "rep", "lead"
+    person_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ToggleTeamMember(Payload):
+    FLOW, STEP = "rep", "tm"
+    person_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class TeamDone(Payload):
+    FLOW, STEP = "rep", "tmok"
+
+
+@dataclasses.dataclass(frozen=True)
+class ResearchProgress(ReportPayload):
+    FLOW, STEP = "rep", "prog"
+
+
+@dataclasses.dataclass(frozen=True)
+class ConcludeResearch(ReportPayload):
+    FLOW, STEP = "rep", "rcl"
+
+
 # --- commitments.py ("cm") --------------------------------------------------------------------
 
 

@@ -18,8 +18,10 @@ from handlers.payloads import (
     AddNote,
     AnswerQuestion,
     AskQuestion,
+    ConcludeResearch,
     ConfirmSolved,
     EscalateResearch,
+    FormResearchTeam,
     MarkResolved,
     NoGuests,
     ParticipantsDone,
@@ -29,16 +31,20 @@ from handlers.payloads import (
     RecordConclusion,
     RejectSolution,
     ReportPayload,
+    ResearchLead,
+    ResearchProgress,
     ScheduleConsultation,
     SendPosted,
     SkipMessage,
+    TeamDone,
     ToggleParticipant,
+    ToggleTeamMember,
     TransferReport,
     TransferTo,
     ViewReport,
 )
 from handlers.turn import Turn
-from handlers.usecases import consultations, thread
+from handlers.usecases import consultations, research, thread
 from handlers.usecases import reports as usecases
 
 FLOW = "rep"
@@ -280,6 +286,85 @@ async def no_guests(turn: Turn, _: NoGuests) -> None:
         turn.say(turn.t("error.button_stale"))
         return
     await _apply(turn, ReportAction.SCHEDULE, {**turn.data.get("answers", {}), "guests": ""})
+
+
+# --- research: the team, progress notes, the conclusion ------------------------------------
+
+
+async def form_research_team(turn: Turn, pressed: FormResearchTeam) -> None:
+    """Offers the bureau's people to lead the research."""
+    report = await research.check_may_form_team(turn.session, turn.actor, pressed.report_id)
+    people = await research.team_candidates(turn.session, turn.actor, report.id)
+    turn.say(
+        turn.t("research.choose_lead", reference=report.reference),
+        buttons=[[Button(p.name[:40], ResearchLead(report.id, p.id).pack())] for p in people],
+    )
+
+
+async def choose_lead(turn: Turn, pressed: ResearchLead) -> None:
+    """Keeps the lead and offers the team members."""
+    report = await research.check_may_form_team(turn.session, turn.actor, pressed.report_id)
+    turn.end()
+    turn.goto(FLOW, "team", report_id=report.id, lead_id=pressed.person_id, team_ids=[])
+    await _show_team(turn)
+
+
+async def _show_team(turn: Turn, edit: bool = False) -> None:
+    chosen = set(turn.data.get("team_ids", []))
+    people = await research.team_candidates(turn.session, turn.actor, turn.data["report_id"])
+    turn.reply(
+        Reply(
+            text=turn.t("research.choose_team"),
+            checklist=Checklist(
+                options=[
+                    Option(p.name, str(p.id), p.id in chosen)
+                    for p in people
+                    if p.id != turn.data["lead_id"]
+                ],
+                toggle_prefix=ToggleTeamMember.prefix() + SEP,
+                done=Button(turn.t("button.done"), TeamDone().pack()),
+            ),
+            edit=edit,
+        )
+    )
+
+
+async def toggle_team_member(turn: Turn, pressed: ToggleTeamMember) -> None:
+    """Adds or removes one team member and shows the choice again."""
+    if not turn.in_step(FLOW, "team"):
+        turn.say(turn.t("error.button_stale"))
+        return
+    chosen = list(turn.data.get("team_ids", []))
+    chosen.remove(pressed.person_id) if pressed.person_id in chosen else chosen.append(
+        pressed.person_id
+    )
+    turn.goto(FLOW, "team", team_ids=chosen)
+    await _show_team(turn, edit=True)
+
+
+async def team_done(turn: Turn, _: TeamDone) -> None:
+    """Names the team; the lead, the members, the officer and the enterprise are told."""
+    if not turn.in_step(FLOW, "team"):
+        turn.say(turn.t("error.button_stale"))
+        return
+    chosen = turn.data.get("team_ids", [])
+    if turn.event.selected is not None:
+        chosen = [int(v) for v in turn.event.selected if v.isascii() and v.isdigit()][:50]
+    report, lead = await research.form_team(
+        turn.session, turn.actor, turn.data["report_id"], turn.data["lead_id"], chosen, turn.now
+    )
+    turn.end()
+    turn.say(turn.t("research.team_formed", reference=report.reference, lead=lead.name))
+
+
+async def research_progress(turn: Turn, pressed: ResearchProgress) -> None:
+    """Asks for a progress note of the research."""
+    await _start_writing(turn, pressed.report_id, ThreadAction.PROGRESS)
+
+
+async def conclude_research(turn: Turn, pressed: ConcludeResearch) -> None:
+    """Starts collecting the research conclusion (text and files)."""
+    await _start_collecting(turn, pressed.report_id, ThreadAction.RESEARCH_CONCLUSION)
 
 
 async def record_conclusion(turn: Turn, pressed: RecordConclusion) -> None:
@@ -547,4 +632,10 @@ BUTTONS = {
     ParticipantsDone: participants_done,
     NoGuests: no_guests,
     RecordConclusion: record_conclusion,
+    FormResearchTeam: form_research_team,
+    ResearchLead: choose_lead,
+    ToggleTeamMember: toggle_team_member,
+    TeamDone: team_done,
+    ResearchProgress: research_progress,
+    ConcludeResearch: conclude_research,
 }

@@ -19,7 +19,7 @@ from domain.reports import (
     ThreadAction,
     allowed_actions,
 )
-from domain.roles import Actor, Party
+from domain.roles import SUPERVISING_ROLES, Actor, Party
 from handlers.i18n import translate as t
 from handlers.messages import AttachedFile, Button, Reply
 from handlers.payloads import (
@@ -27,7 +27,11 @@ from handlers.payloads import (
     AddNote,
     AnswerQuestion,
     AskQuestion,
+    ConcludeResearch,
+    FormResearchTeam,
+    Payload,
     RecordConclusion,
+    ResearchProgress,
     TransferReport,
 )
 from handlers.views import (
@@ -51,6 +55,8 @@ _DETAIL_LINES = (
     ("place", "thread.line.place"),
     ("participants", "thread.line.participants"),
     ("officer_name", "thread.line.officer"),
+    ("lead_name", "thread.line.lead"),
+    ("team_names", "thread.line.team"),
 )
 
 THREAD_BUTTONS: dict[ThreadAction, type[Any]] = {
@@ -143,7 +149,8 @@ def _thread_buttons(
     lang: str, report: Report, actor: Actor, entries: list[tuple[ReportEvent, Person | None]]
 ) -> list[list[Button]]:
     actions = [a for a in allowed_actions(actor, report.status) if a in ACTION_PAYLOADS]
-    if report.research_escalated_at is not None and ReportAction.ESCALATE in actions:
+    researching = report.research_escalated_at is not None and report.research_concluded_at is None
+    if researching and ReportAction.ESCALATE in actions:
         actions.remove(ReportAction.ESCALATE)
     found = [action_button(lang, a, report.id) for a in actions]
     for action, payload in THREAD_BUTTONS.items():
@@ -156,10 +163,25 @@ def _thread_buttons(
             )
     if actor.party is Party.ENTERPRISE and pending_question(entries) is not None:
         found.append(answer_button(lang, report.id))
+    if researching and actor.is_bureau_side:
+        members = (report.research_lead_id, *(report.research_team or []))
+        if actor.role in SUPERVISING_ROLES and report.research_lead_id is None:
+            found.append(_button(lang, "research.button.team", FormResearchTeam(report.id)))
+        if report.research_lead_id and (
+            actor.person_id in members or actor.role in SUPERVISING_ROLES
+        ):
+            found.append(_button(lang, "thread.action.progress", ResearchProgress(report.id)))
+            found.append(
+                _button(lang, "thread.action.research_conclusion", ConcludeResearch(report.id))
+            )
     rows = [found[i : i + 2] for i in range(0, len(found), 2)]
     if report.status is ReportStatus.CLOSED and report.rating is None and not actor.is_bureau_side:
         rows.append(rating_buttons(report.id))
     return rows
+
+
+def _button(lang: str, key: str, payload: Payload) -> Button:
+    return Button(t(lang, key), payload.pack())
 
 
 def answer_button(lang: str, report_id: int) -> Button:
@@ -333,5 +355,42 @@ def research_notice(
         )
         + "\n"
         + t(lang, "thread.by", who=who(lang, author)),
+        buttons=[
+            [_button(lang, "research.button.team", FormResearchTeam(report.id))],
+            [view_button(lang, report.id)],
+        ],
+    )
+
+
+def research_team_notice(
+    lang: str, report: Report, enterprise: Enterprise, event: ReportEvent, bureau_reader: bool
+) -> Reply:
+    """To the team (and, without the names, to the enterprise): the research is taken on."""
+    target = report.research_target_on.isoformat() if report.research_target_on else "—"
+    key = "research.notice.team" if bureau_reader else "research.notice.enterprise"
+    body = [t(lang, key, enterprise=enterprise.name, target=target)]
+    if bureau_reader:
+        body.extend(written_lines(lang, event.kind, event.detail, bureau_reader=True))
+    return Reply(
+        title=t(lang, "notice.research.title", reference=report.reference),
+        text="\n".join(body),
+        buttons=[[view_button(lang, report.id)]],
+    )
+
+
+def research_target_notice(
+    lang: str, report: Report, enterprise: Enterprise, passed: bool, lead: Person | None
+) -> Reply:
+    """The target date near (to the lead) or passed (to the supervisors, the lead, the officer)."""
+    key = "research.target.passed" if passed else "research.target.soon"
+    return Reply(
+        title=t(lang, "notice.research.title", reference=report.reference),
+        text=t(
+            lang,
+            key,
+            enterprise=enterprise.name,
+            target=report.research_target_on.isoformat() if report.research_target_on else "—",
+            lead=lead.name if lead else "—",
+        ),
         buttons=[[view_button(lang, report.id)]],
     )

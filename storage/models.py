@@ -191,6 +191,12 @@ class Report(Base):
     research_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     research_reason: Mapped[str | None] = mapped_column(Text)
     research_target_on: Mapped[date | None] = mapped_column(Date)
+    # The research team a supervisor names; the conclusion hands the report back to its
+    # officer; a target date passed is escalated once (migration 0004).
+    research_lead_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    research_team: Mapped[list[int] | None] = mapped_column(JSON)
+    research_concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    research_overdue_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set once when the first response came too late and the supervisor was told.
     response_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     follow_up_nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -147,7 +147,11 @@ async def check_may_act(
     check_transition(actor, report.status, action)
     if actor is not None and actor.is_bureau_side:
         check_handles(actor, report.officer_id)
-    if action is ReportAction.ESCALATE and report.research_escalated_at is not None:
+    if (
+        action is ReportAction.ESCALATE
+        and report.research_escalated_at is not None
+        and report.research_concluded_at is None
+    ):
         raise DomainError("report.already_researching")
     return report
 
@@ -196,6 +200,8 @@ def _apply_details(
             report.resolved_at = None
         case ReportAction.ESCALATE:
             report.research_escalated_at = now
+            report.research_concluded_at = report.research_overdue_escalated_at = None
+            report.research_lead_id, report.research_team = None, None
             report.research_reason = detail.get("reason")
             report.research_target_on = detail.get("target_on")
 

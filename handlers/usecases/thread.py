@@ -12,6 +12,7 @@ from domain.events import ReportTransferred, ThreadPosted
 from domain.reports import ThreadAction, check_handles, check_thread_action
 from domain.roles import Actor, Role
 from handlers.notices import publish
+from handlers.usecases import research
 from handlers.usecases.notify import audit
 from handlers.usecases.reports import load_report, record, timeline
 from storage.models import Attachment, Enterprise, Person, Report, ReportEvent
@@ -29,6 +30,11 @@ async def check_may_post(
         check_handles(actor, report.officer_id)
     if action is ThreadAction.ANSWER and not await has_pending_question(session, report.id):
         raise DomainError("thread.no_question")
+    if action in (ThreadAction.PROGRESS, ThreadAction.RESEARCH_CONCLUSION):
+        if report.research_lead_id is None or report.research_concluded_at is not None:
+            raise DomainError("research.not_open")
+        if not research.is_member(actor, report):
+            raise NotAllowed()
     return report
 
 
@@ -75,6 +81,9 @@ async def post(
     detail: dict[str, object] = {"text": text} if text else {}
     if files:
         detail["files"] = files
+    if action is ThreadAction.RESEARCH_CONCLUSION:
+        # The research is over: the report is its officer's again (and may be escalated anew).
+        report.research_concluded_at = now
     event = record(session, report, actor.person_id, action.value, now, **detail)
     audit(session, actor.person_id, f"report.{action.value}", "report", report.id, now)
     await session.flush()

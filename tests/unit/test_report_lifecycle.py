@@ -106,6 +106,8 @@ THREAD_ALLOWED = {
     *((s, T.ASK, actor) for s in _LIVE for actor in (OFFICER, SUPERVISOR)),
     *((s, T.TRANSFER, actor) for s in _LIVE for actor in (OFFICER, SUPERVISOR)),
     *((s, T.CONCLUSION, actor) for s in _LIVE for actor in (OFFICER, SUPERVISOR)),
+    *((s, T.PROGRESS, actor) for s in _LIVE for actor in (OFFICER, SUPERVISOR)),
+    *((s, T.RESEARCH_CONCLUSION, actor) for s in _LIVE for actor in (OFFICER, SUPERVISOR)),
     *((s, T.NOTE, actor) for s in S for actor in (OFFICER, SUPERVISOR)),
 }
 
