@@ -255,3 +255,25 @@ class TestProfile:
         await officer.send("王\x00丽\n\t科长")
         saved = await officer.press("不留电话")
         assert "已保存：王丽 科长，电话：—" in saved[0].text
+
+
+class TestConsoleFiles:
+    async def test_the_console_saves_a_shown_file_and_prints_its_path(
+        self, core: Core, world: World
+    ) -> None:
+        import io
+        from pathlib import Path
+
+        from bot.console_channel import ConsoleChannel
+        from handlers.attachments import load_attachments
+
+        staff = await bind(core, "staff", world.enterprise[1])
+        await submit_report(staff)
+        [notice] = await notices_to(core, world.officer[0])
+        await load_attachments(core, [notice])
+        out = io.StringIO()
+        ConsoleChannel(core, out=out).show(notice, notification=True)
+        [line] = [x for x in out.getvalue().splitlines() if x.startswith("📎 ")]
+        saved = Path(line.removeprefix("📎 "))
+        assert saved.name == "defect.jpg"
+        assert saved.read_bytes() == b"\xff\xd8fake-jpeg"  # noqa: ASYNC240
