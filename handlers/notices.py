@@ -122,6 +122,7 @@ async def _acted(session: AsyncSession, event: ReportActed, now: datetime) -> No
     report, enterprise = await _report(session, event.report_id)
     entry, author = await _entry(session, event.event_id)
     key = _key(report, entry)
+    files = await files_of(session, entry.detail.get("files", []))
     for person in await other_side(session, event.acting, enterprise.id, report.officer_id):
         await notify(
             session,
@@ -129,7 +130,7 @@ async def _acted(session: AsyncSession, event: ReportActed, now: datetime) -> No
             "report_status",
             key,
             lambda lang: thread_views.lifecycle_notice(
-                lang, report, enterprise, event.action, entry, author
+                lang, report, enterprise, event.action, entry, author, files
             ),
             now,
         )

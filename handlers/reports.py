@@ -373,7 +373,10 @@ async def record_conclusion(turn: Turn, pressed: RecordConclusion) -> None:
 
 
 async def on_file(turn: Turn) -> None:
-    """Keeps a file for the addition or answer being written."""
+    """Keeps a file for the addition, answer, solution or reason being written."""
+    if turn.state.step in FILE_STEPS:
+        await _file_with_detail(turn)
+        return
     if turn.state.step not in ("collect", "loose"):
         turn.say(turn.t("file.not_expected"))
         return
@@ -384,6 +387,23 @@ async def on_file(turn: Turn) -> None:
     attachment = await receive_file(turn)
     turn.goto(FLOW, turn.state.step, files=[*files, attachment.id])
     await _collected(turn)
+
+
+# Lifecycle details that may come with files: a proposal, a resolution, a not-solved reason.
+FILE_STEPS = ("solution", "reason")
+
+
+async def _file_with_detail(turn: Turn) -> None:
+    """Keeps a file sent while the solution or reason is asked; the text still follows."""
+    answers = dict(turn.data.get("answers", {}))
+    files = list(answers.get("files", []))
+    if len(files) >= thread.MAX_FILES:
+        turn.say(turn.t("report.files_limit", limit=thread.MAX_FILES))
+        return
+    attachment = await receive_file(turn)
+    answers["files"] = [*files, attachment.id]
+    turn.goto(FLOW, turn.state.step or "", answers=answers)
+    turn.say(turn.t("report.detail_file_received", count=len(answers["files"])))
 
 
 # --- the thread: additions, questions and answers, notes, transfer ---------------------------

@@ -206,8 +206,9 @@ def lifecycle_notice(
     action: ReportAction,
     event: ReportEvent,
     author: Person | None,
+    files: Sequence[Attachment] = (),
 ) -> Reply:
-    """To the other side: the step, who took it, and what they wrote with it."""
+    """To the other side: the step, who took it, what they wrote and sent with it."""
     body = [t(lang, f"notice.status.{action.value}", enterprise=enterprise.name)]
     if author is not None:
         body.append(t(lang, "thread.by", who=who(lang, author)))
@@ -227,6 +228,7 @@ def lifecycle_notice(
         ),
         text="\n".join(body),
         buttons=buttons,
+        attachments=attached(files),
     )
 
 

@@ -30,6 +30,8 @@ from handlers.usecases.notify import audit
 from handlers.usecases.scope import enterprises_covered, load_in_scope
 from storage.models import Attachment, Enterprise, Person, Report, ReportCounter, ReportEvent
 
+MAX_FILES = 10
+
 
 @dataclass
 class ReportDraft:
@@ -167,6 +169,8 @@ async def act_on_report(
     """Apply one lifecycle action (actor None: the system's sweeps) and tell the other side."""
     report = await check_may_act(session, actor, report_id, action)
     report.status = check_transition(actor, report.status, action)
+    if actor is not None and detail.get("files"):
+        detail["files"] = await claim_files(session, actor, report, detail["files"])
     _apply_details(report, action, now, detail)
     actor_id = actor.person_id if actor else None
     event = record(session, report, actor_id, action.value, now, **_jsonable(detail))
@@ -177,6 +181,26 @@ async def act_on_report(
     acting = actor.party if actor is not None else None
     await publish(session, ReportActed(report.id, event.id, action, acting), now)
     return report
+
+
+async def claim_files(
+    session: AsyncSession, actor: Actor, report: Report, attachment_ids: list[int]
+) -> list[int]:
+    """Attach the person's own new files to the report; others' ids are ignored."""
+    owned = await session.scalars(
+        select(Attachment)
+        .where(
+            Attachment.id.in_(attachment_ids[:MAX_FILES]),
+            Attachment.uploaded_by_id == actor.person_id,
+            Attachment.report_id.is_(None),
+        )
+        .order_by(Attachment.id)
+    )
+    claimed = []
+    for attachment in owned:
+        attachment.report_id = report.id
+        claimed.append(attachment.id)
+    return claimed
 
 
 def _apply_details(

@@ -14,7 +14,7 @@ from domain.roles import Actor, Role
 from handlers.notices import publish
 from handlers.usecases import research
 from handlers.usecases.notify import audit
-from handlers.usecases.reports import load_report, record, timeline
+from handlers.usecases.reports import claim_files, load_report, record, timeline
 from storage.models import Attachment, Enterprise, Person, Report, ReportEvent
 
 MAX_FILES = 10
@@ -61,21 +61,7 @@ async def post(
     if action is ThreadAction.TRANSFER:
         raise NotAllowed()
     report = await check_may_post(session, actor, report_id, action)
-    files: list[int] = []
-    if attachment_ids:
-        # Only files this person sent and that belong to no report yet: ids cannot be borrowed.
-        owned = await session.scalars(
-            select(Attachment)
-            .where(
-                Attachment.id.in_(attachment_ids[:MAX_FILES]),
-                Attachment.uploaded_by_id == actor.person_id,
-                Attachment.report_id.is_(None),
-            )
-            .order_by(Attachment.id)
-        )
-        for attachment in owned:
-            attachment.report_id = report.id
-            files.append(attachment.id)
+    files = await claim_files(session, actor, report, attachment_ids) if attachment_ids else []
     if not text and not files:
         raise DomainError("input.empty")
     detail: dict[str, object] = {"text": text} if text else {}

@@ -64,6 +64,34 @@ class TestFilesAndTexts:
         officer_notices = await notices_to(core, world.officer[0])
         assert "原因：第3批仍有超差" in officer_notices[-1].text
 
+    async def test_files_come_with_the_resolution_and_the_not_solved_reason(
+        self, core: Core, world: World
+    ) -> None:
+        staff, officer, report_id = await accepted(core, world)
+        await officer.press(f"rep:res:{report_id}")
+        assert (
+            "共1个"
+            in (await officer.send_file(b"%PDF-1.4 cert", "校准证书.pdf", "application/pdf"))[
+                0
+            ].text
+        )
+        await officer.send("已校准，证书见附件")
+        to_staff = [m for m in await outbox(core) if m.person_id != world.officer[0]][-1]
+        notice = Reply.from_json(to_staff.message)
+        assert [a.file_name for a in notice.attachments] == ["校准证书.pdf"]
+        assert "证书见附件" in notice.text
+        await staff.press(f"rep:no:{report_id}")
+        await staff.send_file(b"\xff\xd8still-bad", "still.jpg", "image/jpeg")
+        await staff.send("仍然超差")
+        back = (await notices_to(core, world.officer[0]))[-1]
+        assert [a.file_name for a in back.attachments] == ["still.jpg"]
+        page = (await officer.press(f"rep:view:{report_id}"))[0]
+        assert [a.file_name for a in page.attachments] == [
+            "defect.jpg",
+            "校准证书.pdf",
+            "still.jpg",
+        ]
+
     async def test_rating_reaches_the_officer(self, core: Core, world: World) -> None:
         staff, officer, report_id = await accepted(core, world)
         await officer.press(f"rep:res:{report_id}")
