@@ -346,6 +346,11 @@ class ConcludeResearch(ReportPayload):
     FLOW, STEP = "rep", "rcl"
 
 
+@dataclasses.dataclass(frozen=True)
+class NoComment(ReportPayload):
+    FLOW, STEP = "rep", "nocm"
+
+
 # --- commitments.py ("cm") --------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from handlers.payloads import (
     EscalateResearch,
     FormResearchTeam,
     MarkResolved,
+    NoComment,
     NoGuests,
     ParticipantsDone,
     PostTo,
@@ -123,6 +124,30 @@ async def rate(turn: Turn, pressed: RateReport) -> None:
     turn.say(
         turn.t("report.rated", reference=report.reference, stars="★" * pressed.stars), edit=True
     )
+    turn.end()
+    turn.goto(FLOW, "rating_comment", report_id=report.id)
+    turn.say(
+        turn.t("report.ask_rating_comment"),
+        buttons=[[Button(turn.t("button.skip"), NoComment(report.id).pack())]],
+    )
+
+
+async def _rating_comment(turn: Turn) -> None:
+    """Adds the typed comment to the rating; the officer reads it."""
+    text = clean_text(turn, MAX_NOTE)
+    if text is None:
+        return
+    report = await usecases.comment_rating(
+        turn.session, turn.actor, turn.data["report_id"], text, turn.now
+    )
+    turn.end()
+    turn.say(turn.t("report.rating_commented", reference=report.reference))
+
+
+async def no_comment(turn: Turn, _: NoComment) -> None:
+    """Leaves the rating without a comment."""
+    turn.end()
+    turn.say(turn.t("cancel.done"))
 
 
 # Actions that need typed details first: the steps asked, in order.
@@ -626,6 +651,7 @@ THREAD_STEPS: dict[str, Callable[[Turn], Awaitable[None]]] = {
     "loose": _collect_text,
     "write": _write_text,
     "transfer_message": _transfer_message,
+    "rating_comment": _rating_comment,
 }
 
 
@@ -658,4 +684,5 @@ BUTTONS = {
     TeamDone: team_done,
     ResearchProgress: research_progress,
     ConcludeResearch: conclude_research,
+    NoComment: no_comment,
 }

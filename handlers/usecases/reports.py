@@ -252,6 +252,28 @@ async def rate_report(
     return report
 
 
+async def comment_rating(
+    session: AsyncSession, actor: Actor, report_id: int, comment: str, now: datetime
+) -> Report:
+    """Add the enterprise's optional comment to its rating (once); the officer reads it."""
+    require_role(actor, Role.STAFF)
+    report, _ = await load_report(session, actor, report_id)
+    if report.rating is None:
+        raise DomainError("error.invalid_transition")
+    commented = await session.scalar(
+        select(ReportEvent.id).where(
+            ReportEvent.report_id == report.id, ReportEvent.kind == "rating_comment"
+        )
+    )
+    if commented is not None:
+        raise DomainError("error.invalid_transition")
+    event = record(session, report, actor.person_id, "rating_comment", now, text=comment)
+    audit(session, actor.person_id, "report.rating_comment", "report", report.id, now)
+    await session.flush()
+    await publish(session, ReportRated(report.id, event.id), now)
+    return report
+
+
 async def reports_of_enterprise(
     session: AsyncSession, actor: Actor, limit: int = 10
 ) -> list[Report]:

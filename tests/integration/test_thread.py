@@ -97,8 +97,11 @@ class TestFilesAndTexts:
         await officer.press(f"rep:res:{report_id}")
         await officer.send("已解决")
         await staff.press(f"rep:ok:{report_id}")
-        await staff.press(f"rep:rate:{report_id}:4")
+        assert "意见" in (await staff.press(f"rep:rate:{report_id}:4"))[-1].text
         assert "★★★★" in (await notices_to(core, world.officer[0]))[-1].text
+        assert "已转达" in (await staff.send("响应很快，谢谢"))[0].text
+        assert "响应很快，谢谢" in (await notices_to(core, world.officer[0]))[-1].text
+        assert "响应很快" in (await staff.press(f"rep:view:{report_id}"))[0].text
 
 
 class TestAddingAndAsking:
