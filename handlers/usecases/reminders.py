@@ -429,7 +429,7 @@ async def _reachable(session: AsyncSession, *where: object) -> list[Person]:
 
 
 async def _waiting_reports(session: AsyncSession) -> dict[int, list[WaitingReport]]:
-    """Open reports by their enterprise's officer, waiting since their last timeline step."""
+    """Open reports by their officer, waiting since their last timeline step."""
     # Correlated per open report, so only their events are read (index on report_id).
     last_step = (
         select(func.max(ReportEvent.at))
@@ -445,12 +445,13 @@ async def _waiting_reports(session: AsyncSession) -> dict[int, list[WaitingRepor
             Report.submitted_at,
             last_step,
             Enterprise.name,
-            Enterprise.officer_id,
+            # The report's own officer: a transfer moves it to the colleague's digest.
+            Report.officer_id,
         )
         .join(Enterprise, Report.enterprise_id == Enterprise.id)
         .where(
             Report.status.in_([s.value for s in AWAITING_OFFICER]),
-            Enterprise.officer_id.is_not(None),
+            Report.officer_id.is_not(None),
         )
     )
     waiting: dict[int, list[WaitingReport]] = defaultdict(list)

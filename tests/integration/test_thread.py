@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from domain.roles import Role
 from handlers.core import Core
 from handlers.messages import Reply
 from handlers.usecases.people import add_officer
+from handlers.usecases.reminders import sweep
 from storage.models import AuditEntry, Enterprise, OutboxMessage, Report
 from tests.conftest import World
 from tests.integration.test_conversations import bind, outbox, submit_report
+from tests.integration.test_reminders_run import local
 
 NOTE = "内部：该企业上次整改拖延，注意跟进"
 
@@ -204,6 +208,11 @@ class TestTransfer:
         assert "不再由您负责" in (await officer.press(f"rep:res:{report_id}"))[0].text
         new = await bind(core, "colleague", code)
         assert "QP-2026-0001" in (await new.send("/inbox"))[0].text
+        # The morning digest lists it for the colleague, no longer for the former officer.
+        await sweep(core, local(date(2026, 12, 1), 9))
+        digests = {m.person_id: str(m.message) for m in await outbox(core) if m.kind == "digest"}
+        assert "QP-2026-0001" in digests[colleague.id]
+        assert "QP-2026-0001" not in digests.get(world.officer[0], "")
         await new.press(f"rep:res:{report_id}")
         assert "已标记为已解决" in (await new.send("已现场处理"))[0].text
         async with core.sessions() as session:
