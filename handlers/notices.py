@@ -200,6 +200,23 @@ async def remind_consultation(
         )
 
 
+async def remind_question(
+    session: AsyncSession, question: ReportEvent, today: date, now: datetime
+) -> None:
+    """The enterprise's staff: the officer's question is still waiting for a reply."""
+    report, enterprise = await _report(session, question.report_id)
+    author = await session.get(Person, question.actor_id) if question.actor_id else None
+    for person in await staff_of(session, enterprise.id):
+        await notify(
+            session,
+            person,
+            "question_pending",
+            f"report:{report.id}:question:{today.isoformat()}",
+            lambda lang: thread_views.pending_question_reminder(lang, report, question, author),
+            now,
+        )
+
+
 async def _posted(session: AsyncSession, event: ThreadPosted, now: datetime) -> None:
     if event.action is ThreadAction.NOTE:
         return  # internal: kept in the thread for colleagues, sent to nobody

@@ -199,6 +199,19 @@ def pending_question(entries: list[tuple[ReportEvent, Person | None]]) -> Report
     return pending
 
 
+def pending_question_reminder(
+    lang: str, report: Report, question: ReportEvent, author: Person | None
+) -> Reply:
+    """To the enterprise, in the morning: a question of the officer still unanswered."""
+    body = [t(lang, "notice.question_pending", who=who(lang, author))]
+    body.extend(written_lines(lang, question.kind, question.detail, bureau_reader=False))
+    return Reply(
+        title=t(lang, "notice.thread.title", reference=report.reference),
+        text="\n".join(body),
+        buttons=[[answer_button(lang, report.id), view_button(lang, report.id)]],
+    )
+
+
 def lifecycle_notice(
     lang: str,
     report: Report,

@@ -45,6 +45,7 @@ from handlers.usecases.consultations import remind_consultations_of_the_day
 from handlers.usecases.notify import audit, language_of, notify, staff_of, supervisors_for
 from handlers.usecases.reports import act_on_report
 from handlers.usecases.research import research_target_dates
+from handlers.usecases.thread import remind_pending_questions
 from storage.models import (
     ChannelIdentity,
     Commitment,
@@ -100,6 +101,7 @@ async def sweep(core: Core, now: datetime | None = None) -> SweepReport:
     await _follow_up_resolved(core, today, now, report)
     await remind_consultations_of_the_day(core, today, now)
     await research_target_dates(core, today, now)
+    await remind_pending_questions(core, today, now)
     async with core.sessions() as session, session.begin():
         # An earlier day's digest still waiting (its person unreachable until now) would
         # arrive next to today's with stale content: today's replaces it.

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.calendar import local_day_bounds
 from domain.errors import DomainError, NotAllowed
 from domain.events import ReportTransferred, ThreadPosted
-from domain.reports import ThreadAction, check_handles, check_thread_action
+from domain.reports import (
+    OPEN_STATUSES,
+    ReportStatus,
+    ThreadAction,
+    check_handles,
+    check_thread_action,
+)
 from domain.roles import Actor, Role
-from handlers.notices import publish
+from handlers.core import Core
+from handlers.notices import publish, remind_question
 from handlers.usecases import research
 from handlers.usecases.notify import audit
 from handlers.usecases.reports import claim_files, load_report, record, timeline
@@ -172,3 +180,33 @@ async def open_reports_of(session: AsyncSession, actor: Actor) -> list[Report]:
         .limit(10)
     )
     return list(rows)
+
+
+async def remind_pending_questions(core: Core, today: date, now: datetime) -> int:
+    """The sweep's part: an officer's question still unanswered from an earlier day is
+    brought up to the enterprise's staff again, once a day. Returns the reports reminded of."""
+    day_start, _ = local_day_bounds(today, core.tz)
+    reminded = 0
+    async with core.sessions() as session, session.begin():
+        rows = await session.execute(
+            select(ReportEvent)
+            .join(Report, ReportEvent.report_id == Report.id)
+            .where(
+                Report.status.in_([s.value for s in OPEN_STATUSES | {ReportStatus.RESOLVED}]),
+                ReportEvent.kind.in_([ThreadAction.ASK.value, ThreadAction.ANSWER.value]),
+            )
+            .order_by(ReportEvent.report_id, ReportEvent.at, ReportEvent.id)
+        )
+        pending: dict[int, ReportEvent | None] = {}
+        for event in rows.scalars():
+            pending[event.report_id] = event if event.kind == ThreadAction.ASK.value else None
+        for question in pending.values():
+            if question is None or _aware(question.at) >= day_start:
+                continue
+            await remind_question(session, question, today, now)
+            reminded += 1
+    return reminded
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

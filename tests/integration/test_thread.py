@@ -147,6 +147,24 @@ class TestAddingAndAsking:
         # Answered: no second answer to the same question.
         assert "没有待回复" in (await staff.press(f"rep:ans:{report_id}"))[0].text
 
+    async def test_an_unanswered_question_is_brought_up_each_morning(
+        self, core: Core, world: World
+    ) -> None:
+        staff, officer, report_id = await accepted(core, world)
+        await officer.press(f"rep:ask:{report_id}")
+        await officer.send("请提供批次号")
+        await sweep(core, local(date(2026, 11, 30), 18))  # the same day: not yet
+        assert not [m for m in await outbox(core) if m.kind == "question_pending"]
+        await sweep(core, local(date(2026, 12, 1), 9))
+        [pending] = [m for m in await outbox(core) if m.kind == "question_pending"]
+        assert "请提供批次号" in pending.message["text"]
+        assert f"rep:ans:{report_id}" in str(pending.message["buttons"])
+        await staff.press(f"rep:ans:{report_id}")
+        await staff.send("B-2026-11")
+        await staff.press("发送")
+        await sweep(core, local(date(2026, 12, 2), 9))
+        assert len([m for m in await outbox(core) if m.kind == "question_pending"]) == 1
+
     async def test_a_plain_text_after_the_question_counts_as_the_answer(
         self, core: Core, world: World
     ) -> None:
