@@ -69,14 +69,18 @@ async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
                 event = dataclasses.replace(event, file=await prefetched(event.file))
             async with core.turn_slots():
                 replies = await _run_with_retries(core, event)
-            # Outside the turn slot: reading the files shown does not hold other chats back.
-            await load_attachments(core, replies)
-            return replies
         except Exception:
             # Nothing of the turn was committed; the person is told to try again.
             log.exception("turn failed: update %s on %s", event.update_key, event.channel)
             language = normalise_language(event.language_hint) or core.default_language
             return [Reply(text=translate(language, "error.internal"))]
+        # Outside the turn slot: reading the files shown does not hold other chats back. The
+        # turn is committed by now: a failure here must not tell the person to try again.
+        try:
+            await load_attachments(core, replies)
+        except Exception:
+            log.exception("files for update %s not loaded; sent without", event.update_key)
+        return replies
 
 
 async def _run_with_retries(core: Core, event: IncomingEvent) -> list[Reply]:
