@@ -335,3 +335,16 @@ class TestConsoleFiles:
         saved = Path(line.removeprefix("📎 "))
         assert saved.name == "defect.jpg"
         assert saved.read_bytes() == b"\xff\xd8fake-jpeg"  # noqa: ASYNC240
+
+
+class TestCommitmentEvidence:
+    async def test_the_evidence_file_reaches_the_other_side(self, core: Core, world: World) -> None:
+        await bind(core, "staff", world.enterprise[1])
+        officer = await bind(core, "officer", world.officer[1])
+        await officer.press(f"cm:done:{world.bureau_commitment}")
+        await officer.send("已上门校准")
+        await officer.send_file(b"%PDF-1.4 record", "校准记录.pdf", "application/pdf")
+        told = [m for m in await outbox(core) if m.kind == "commitment_status"]
+        notice = Reply.from_json(told[-1].message)
+        assert "已上门校准" in notice.text
+        assert [a.file_name for a in notice.attachments] == ["校准记录.pdf"]
