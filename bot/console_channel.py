@@ -44,12 +44,25 @@ class ConsoleChannel:
             lines.append(
                 translate(self.core.default_language, "export.saved", path=self._save(reply))
             )
+        lines.extend(self._attachment_lines(reply))
         buttons = reply.all_buttons()
         if buttons:
             self.choices = buttons
             lines.extend(f"  [{number}] {button.label}" for number, button in enumerate(buttons, 1))
         self.out.write("\n".join(lines) + "\n\n")
         self.out.flush()
+
+    def _attachment_lines(self, reply: Reply) -> list[str]:
+        """A terminal cannot show a photo: each file shown is saved, and its path printed."""
+        folder = self.core.files.root.parent / "received"
+        lines = []
+        for file in reply.files:
+            folder.mkdir(parents=True, exist_ok=True)
+            name = Path(file.file_name).name
+            target = folder / (name if name not in ("", ".", "..") else "file")
+            target.write_bytes(file.content)
+            lines.append(f"📎 {target}")
+        return lines
 
     def _save(self, reply: Reply) -> Path:
         """A terminal cannot show a file: it is written beside the data instead."""

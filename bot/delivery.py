@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.attachments import load_attachments
 from handlers.core import Core
 from handlers.messages import Reply
 from storage import outbox
@@ -168,7 +169,9 @@ class Delivery:
         if spacing is not None:
             await spacing.wait()
         try:
-            await sender.deliver(identity.chat_id, Reply.from_json(message.message))
+            reply = Reply.from_json(message.message)
+            await load_attachments(self.core, [reply])
+            await sender.deliver(identity.chat_id, reply)
         except DeliveryError as error:
             await self._failed(message, identity, error, report)
             return

@@ -42,6 +42,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     LinkPreviewOptions,
     Message,
     Update,
@@ -62,7 +63,7 @@ from bot.settings import Settings
 from handlers.core import Core
 from handlers.dispatcher import handle
 from handlers.i18n import LANGUAGES, normalise_language, translate
-from handlers.messages import Button, IncomingEvent, IncomingFile, Reply
+from handlers.messages import Button, IncomingEvent, IncomingFile, OutgoingFile, Reply
 from handlers.onboarding import HELP_COMMANDS
 from handlers.usecases.people import person_for_identity
 from storage.models import ProcessedUpdate
@@ -391,7 +392,9 @@ def _incoming_file(message: Message) -> IncomingFile | None:
         telegram_file = await bot.get_file(file_id)
         return bytes(await telegram_file.download_as_bytearray())
 
-    return IncomingFile(file_name=name, mime_type=mime, size=size, load=load)
+    return IncomingFile(
+        file_name=name, mime_type=mime, size=size, load=load, platform_file_id=file_id
+    )
 
 
 # --------------------------------------------------------------------------- the channel
@@ -699,7 +702,7 @@ class TelegramChannel:
     async def _edit(self, chat_id: int, message_id: int, reply: Reply) -> bool:
         """Replace the pressed message; False when a new message must be sent instead."""
         parts = render(reply)
-        if len(parts) != 1 or reply.file is not None:
+        if len(parts) != 1 or reply.file is not None or reply.files:
             return False
         try:
             await self.bot.edit_message_text(
@@ -734,6 +737,7 @@ class TelegramChannel:
             await self._call_with_retries(
                 lambda: self._send_file(chat_id, reply), max(retries, 3) if has_text else retries
             )
+        await self._send_attachments(chat_id, reply.files)
 
     async def _send_part(self, chat_id: int, part: Part, retries: int) -> None:
         await self._call_with_retries(
@@ -756,6 +760,27 @@ class TelegramChannel:
             await self.bot.send_document(
                 chat_id=chat_id, document=outgoing.content, filename=outgoing.file_name
             )
+
+    async def _send_attachments(self, chat_id: int, files: list[OutgoingFile]) -> None:
+        """A report's files after its text: photos as a photo or an album (2-10 per album),
+        documents one by one. A file that came in on Telegram is sent by its file id; any
+        other is uploaded from the stored bytes, with the stored mime type deciding which."""
+        photos = [f for f in files if f.is_photo]
+        for start in range(0, len(photos), MAX_ALBUM):
+            album = photos[start : start + MAX_ALBUM]
+            if len(album) == 1:
+                call = partial(
+                    self.bot.send_photo, chat_id=chat_id, photo=_telegram_input(album[0])
+                )
+            else:
+                media = [InputMediaPhoto(media=_telegram_input(f)) for f in album]
+                call = partial(self.bot.send_media_group, chat_id=chat_id, media=media)
+            await self._call_with_retries(call, 3)
+        for document in (f for f in files if not f.is_photo):
+            by_id = _telegram_input(document)
+            name = None if isinstance(by_id, str) else document.file_name
+            call = partial(self.bot.send_document, chat_id=chat_id, document=by_id, filename=name)
+            await self._call_with_retries(call, 3)
 
     async def _call_with_retries(
         self, call: Callable[[], Coroutine[Any, Any, Any]], retries: int
@@ -798,6 +823,17 @@ class TelegramChannel:
             raise DeliveryError(f"network: {error}") from error
         except TelegramError as error:
             raise DeliveryError(f"telegram: {error}") from error
+
+
+# Telegram's sendMediaGroup takes 2-10 items.
+MAX_ALBUM = 10
+
+
+def _telegram_input(file: OutgoingFile) -> str | bytes:
+    """The file id when the file came in on Telegram, else the bytes to upload."""
+    if file.source_channel == CHANNEL and file.source_file_id:
+        return file.source_file_id
+    return file.content
 
 
 def _chat_key(update: Update) -> str:

@@ -568,6 +568,7 @@ class WeComChannel:
             # The file goes last, as its own image or file message (uploaded when its turn comes).
             messages.append({"msgtype": UPLOAD})
             identity["file"] = hashlib.sha256(reply.file.content).hexdigest()
+        messages.extend(_attachment_placeholders(reply))
         fingerprint = hashlib.sha256(
             json.dumps(identity, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()
@@ -587,6 +588,8 @@ class WeComChannel:
                 if message["msgtype"] == UPLOAD:
                     assert reply.file is not None
                     message = await self._uploaded(reply.file)
+                elif message["msgtype"] == UPLOAD_ATTACHMENT:
+                    message = await self._uploaded(reply.files[message["index"]])
                 self._pacer.record(user)
                 result = await self.api.send({"touser": user, **message})
             except WeComApiError as error:
@@ -608,6 +611,15 @@ class WeComChannel:
             kind = "file"
         media_id = await self.api.upload(kind, file.file_name, file.content, file.mime_type)
         return {"msgtype": kind, kind: {"media_id": media_id}}
+
+
+# A report's photos and documents follow its text, each as an image or file message. Each is
+# uploaded (media/upload) when its turn comes: a media id lives 3 days, so none is kept.
+UPLOAD_ATTACHMENT = "__attachment__"
+
+
+def _attachment_placeholders(reply: Reply) -> list[JSON]:
+    return [{"msgtype": UPLOAD_ATTACHMENT, "index": i} for i in range(len(reply.files))]
 
 
 def _delivery_error(error: WeComApiError) -> DeliveryError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from domain.errors import InvalidTransition, NotAllowed
-from domain.roles import Actor, Party
+from domain.roles import Actor, Party, Role
 
 
 class ReportStatus(StrEnum):
@@ -104,3 +104,53 @@ def allowed_actions(actor: Actor, status: ReportStatus) -> list[ReportAction]:
 
 
 RATINGS = range(1, 6)
+
+
+class ThreadAction(StrEnum):
+    """What either side adds to a report's thread without changing its status."""
+
+    ADD_INFO = "add_info"
+    ASK = "ask"
+    ANSWER = "answer"
+    NOTE = "note"
+    TRANSFER = "transfer"
+    # What the consultation (会商会诊) concluded, for the enterprise to read.
+    CONCLUSION = "conclusion"
+    # The research team's progress notes and its conclusion (which returns the report).
+    PROGRESS = "progress"
+    RESEARCH_CONCLUSION = "research_conclusion"
+
+
+# Thread entries never shown to the enterprise: in views, notices, digests, exports.
+INTERNAL_KINDS = frozenset({ThreadAction.NOTE.value})
+
+_STILL_OPEN = OPEN_STATUSES | {S.RESOLVED}
+
+# action -> (the side that may take it, the statuses it applies to).
+THREAD_ACTIONS: dict[ThreadAction, tuple[Party, frozenset[ReportStatus]]] = {
+    ThreadAction.ADD_INFO: (Party.ENTERPRISE, _STILL_OPEN),
+    ThreadAction.ASK: (Party.BUREAU, _STILL_OPEN),
+    ThreadAction.ANSWER: (Party.ENTERPRISE, _STILL_OPEN),
+    # Colleagues may keep notes on a closed report too (for the next similar case).
+    ThreadAction.NOTE: (Party.BUREAU, frozenset(S)),
+    ThreadAction.TRANSFER: (Party.BUREAU, _STILL_OPEN),
+    ThreadAction.CONCLUSION: (Party.BUREAU, _STILL_OPEN),
+    ThreadAction.PROGRESS: (Party.BUREAU, _STILL_OPEN),
+    ThreadAction.RESEARCH_CONCLUSION: (Party.BUREAU, _STILL_OPEN),
+}
+
+
+def check_thread_action(actor: Actor | None, status: ReportStatus, action: ThreadAction) -> None:
+    """Check that this actor's side may add this to the thread in the report's status."""
+    party, statuses = THREAD_ACTIONS[action]
+    if actor is None or actor.party is not party:
+        raise NotAllowed()
+    if status not in statuses:
+        raise InvalidTransition("error.report_transition", status=status.value)
+
+
+def check_handles(actor: Actor | None, officer_id: int | None) -> None:
+    """An officer acts only on the reports assigned to them (a transfer takes that away);
+    supervisors and admins act on any report in their scope."""
+    if actor is not None and actor.role is Role.OFFICER and actor.person_id != officer_id:
+        raise NotAllowed("report.not_yours")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+from collections.abc import Sequence
+
+from sqlalchemy import select
 
 from domain.errors import DomainError
-from handlers.core import MAX_FILE_BYTES, file_allowed
-from handlers.messages import IncomingFile
+from handlers.core import MAX_FILE_BYTES, Core, file_allowed
+from handlers.messages import IncomingFile, OutgoingFile, Reply
 from handlers.turn import Turn
 from storage.models import Attachment
 
@@ -58,6 +62,8 @@ async def receive_file(turn: Turn) -> Attachment:
         file_name=(incoming.file_name or "file")[:255],
         uploaded_by_id=turn.actor.person_id,
         created_at=turn.now,
+        source_channel=turn.event.channel if incoming.platform_file_id else None,
+        source_file_id=(incoming.platform_file_id or "")[:255] or None,
     )
     turn.session.add(attachment)
     await turn.session.flush()
@@ -74,3 +80,35 @@ def clean_text(turn: Turn, limit: int) -> str | None:
         turn.say(turn.t("input.too_long", length=len(text), limit=limit))
         return None
     return text
+
+
+async def load_attachments(core: Core, replies: Sequence[Reply]) -> None:
+    """Read the stored files the replies show, just before they are sent.
+
+    Outbox rows and turn replies carry only attachment references; the content comes from
+    the file store now, with the stored mime type and where the file came in (so the same
+    channel can re-send it by its platform id). A file missing on disk is left out and logged.
+    """
+    wanted = {a.attachment_id for reply in replies for a in reply.attachments}
+    if not wanted:
+        return
+    async with core.sessions() as session:
+        rows = await session.scalars(select(Attachment).where(Attachment.id.in_(wanted)))
+        stored = {row.id: row for row in rows}
+    for reply in replies:
+        loaded = []
+        for reference in reply.attachments:
+            row = stored.get(reference.attachment_id)
+            if row is None:
+                continue
+            try:
+                content = await asyncio.to_thread(core.files.load, row.sha256)
+            except OSError as error:
+                log.error("attachment %s is missing from the file store: %s", row.id, error)
+                continue
+            loaded.append(
+                OutgoingFile(
+                    row.file_name, row.mime_type, content, row.source_channel, row.source_file_id
+                )
+            )
+        reply.files = loaded

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from domain.commitments import CommitmentAction, CommitmentStatus
-from domain.errors import DomainError
 from domain.roles import Party, Role
 from handlers import evaluation, paging, views
 from handlers.attachments import clean_text, receive_file
 from handlers.messages import Button
+from handlers.payloads import (
+    ConfirmCommitment,
+    MarkCommitmentDone,
+    SendBackCommitment,
+    ShowAgreement,
+    SkipEvidence,
+)
 from handlers.turn import Turn
 from handlers.usecases import commitments as usecases
+from storage.models import Person
 
 FLOW = "cm"
 MAX_NOTE = 1000
-
-
-def _id(argument: str) -> int:
-    if not argument.isdigit():
-        raise DomainError("error.button_invalid")
-    return int(argument)
 
 
 async def show_open(turn: Turn, offset: int = 0) -> None:
@@ -37,16 +38,21 @@ async def show_open(turn: Turn, offset: int = 0) -> None:
             buttons.append(
                 [
                     Button(
-                        turn.t("button.mark_done_id", id=commitment.id), f"cm:done:{commitment.id}"
+                        turn.t("button.mark_done_id", id=commitment.id),
+                        MarkCommitmentDone(commitment.id).pack(),
                     )
                 ]
             )
         else:
             buttons.append(
                 [
-                    Button(turn.t("button.confirm_id", id=commitment.id), f"cm:ok:{commitment.id}"),
                     Button(
-                        turn.t("button.send_back_id", id=commitment.id), f"cm:back:{commitment.id}"
+                        turn.t("button.confirm_id", id=commitment.id),
+                        ConfirmCommitment(commitment.id).pack(),
+                    ),
+                    Button(
+                        turn.t("button.send_back_id", id=commitment.id),
+                        SendBackCommitment(commitment.id).pack(),
                     ),
                 ]
             )
@@ -59,23 +65,25 @@ async def show_agreement(turn: Turn) -> None:
     """Shows the agreement; bureau-side people first choose among their enterprises."""
     actor = turn.actor
     if actor.role is Role.STAFF and actor.enterprise_id is not None:
-        await agreement(turn, str(actor.enterprise_id))
+        await agreement(turn, ShowAgreement(actor.enterprise_id))
         return
     enterprises = await usecases.enterprises_in_scope(turn.session, actor)
     if not enterprises:
         turn.say(turn.t("agreement.no_enterprises"))
     elif len(enterprises) == 1:
-        await agreement(turn, str(enterprises[0].id))
+        await agreement(turn, ShowAgreement(enterprises[0].id))
     else:
         turn.say(
             turn.t("agreement.choose"),
-            buttons=[[Button(e.name[:40], f"cm:agr:{e.id}")] for e in enterprises[:30]],
+            buttons=[[Button(e.name[:40], ShowAgreement(e.id).pack())] for e in enterprises[:30]],
         )
 
 
-async def agreement(turn: Turn, argument: str) -> None:
+async def agreement(turn: Turn, pressed: ShowAgreement) -> None:
     """Shows both sides' commitments of one enterprise with status and due date."""
-    enterprise, commitments = await usecases.agreement_of(turn.session, turn.actor, _id(argument))
+    enterprise, commitments = await usecases.agreement_of(
+        turn.session, turn.actor, pressed.enterprise_id
+    )
     period, period_buttons = await evaluation.period_section(turn, enterprise, commitments)
     if not commitments:
         turn.say(
@@ -84,6 +92,13 @@ async def agreement(turn: Turn, argument: str) -> None:
         )
         return
     sections = [period]
+    officer = (
+        await turn.session.get(Person, enterprise.officer_id) if enterprise.officer_id else None
+    )
+    if officer is not None and turn.actor.role is Role.STAFF:
+        sections.append(
+            turn.t("agreement.officer_line", name=officer.name, phone=officer.phone or "—")
+        )
     for party in Party:
         rows = [
             views.commitment_line(turn.lang, c, turn.today) for c in commitments if c.party is party
@@ -97,28 +112,28 @@ async def agreement(turn: Turn, argument: str) -> None:
     )
 
 
-async def mark_done(turn: Turn, argument: str) -> None:
+async def mark_done(turn: Turn, pressed: MarkCommitmentDone) -> None:
     """Asks for a note on what was done."""
     commitment = await usecases.check_may(
-        turn.session, turn.actor, _id(argument), CommitmentAction.MARK_DONE
+        turn.session, turn.actor, pressed.commitment_id, CommitmentAction.MARK_DONE
     )
     turn.end()
     turn.goto(FLOW, "note", commitment_id=commitment.id)
     turn.say(turn.t("commitment.ask_note", text=commitment.text))
 
 
-async def confirm(turn: Turn, argument: str) -> None:
+async def confirm(turn: Turn, pressed: ConfirmCommitment) -> None:
     """Confirms the other side's commitment as fulfilled."""
     commitment = await usecases.act_on_commitment(
-        turn.session, turn.actor, _id(argument), CommitmentAction.CONFIRM, turn.now
+        turn.session, turn.actor, pressed.commitment_id, CommitmentAction.CONFIRM, turn.now
     )
     turn.say(turn.t("commitment.confirmed", id=commitment.id), edit=True)
 
 
-async def send_back(turn: Turn, argument: str) -> None:
+async def send_back(turn: Turn, pressed: SendBackCommitment) -> None:
     """Asks why the other side's commitment is sent back."""
     commitment = await usecases.check_may(
-        turn.session, turn.actor, _id(argument), CommitmentAction.SEND_BACK
+        turn.session, turn.actor, pressed.commitment_id, CommitmentAction.SEND_BACK
     )
     turn.end()
     turn.goto(FLOW, "reason", commitment_id=commitment.id)
@@ -132,9 +147,7 @@ async def on_text(turn: Turn) -> None:
         return
     if turn.state.step == "note":
         turn.goto(FLOW, "evidence", note=text)
-        turn.say(
-            turn.t("commitment.ask_evidence"), buttons=[[Button(turn.t("button.skip"), "cm:skip")]]
-        )
+        turn.say(turn.t("commitment.ask_evidence"), buttons=[[_skip_button(turn)]])
     elif turn.state.step == "reason":
         commitment = await usecases.act_on_commitment(
             turn.session,
@@ -149,7 +162,7 @@ async def on_text(turn: Turn) -> None:
     else:
         turn.say(
             turn.t("commitment.evidence_expected"),
-            buttons=[[Button(turn.t("button.skip"), "cm:skip")]],
+            buttons=[[_skip_button(turn)]],
         )
 
 
@@ -162,7 +175,11 @@ async def on_file(turn: Turn) -> None:
     await _finish_done(turn, attachment.id)
 
 
-async def skip_evidence(turn: Turn, _: str) -> None:
+def _skip_button(turn: Turn) -> Button:
+    return Button(turn.t("button.skip"), SkipEvidence().pack())
+
+
+async def skip_evidence(turn: Turn, _: SkipEvidence) -> None:
     """Records the commitment as done without evidence."""
     if not turn.in_step(FLOW, "evidence"):
         turn.say(turn.t("error.button_stale"))
@@ -186,9 +203,9 @@ async def _finish_done(turn: Turn, evidence_id: int | None) -> None:
 
 
 BUTTONS = {
-    "done": mark_done,
-    "ok": confirm,
-    "back": send_back,
-    "skip": skip_evidence,
-    "agr": agreement,
+    MarkCommitmentDone: mark_done,
+    ConfirmCommitment: confirm,
+    SendBackCommitment: send_back,
+    SkipEvidence: skip_evidence,
+    ShowAgreement: agreement,
 }

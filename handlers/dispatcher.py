@@ -1,7 +1,8 @@
 """One turn: load who is talking and where they are, run the step, save, reply.
 
-Where is a button handled? Its payload is "<flow>:<step>:…": FLOWS below maps the flow
-prefix to its module, and that module's BUTTONS maps the step to the function.
+Where is a button handled? Its payload is "<flow>:<step>:…", one class in handlers/payloads.py:
+FLOWS below maps the flow prefix to its module, and that module's BUTTONS maps the payload
+class to the function.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from handlers import (
     evaluation,
     onboarding,
     paging,
+    profile,
     registers,
     report_problem,
     reports,
@@ -33,10 +35,11 @@ from handlers import (
     statistics,
     typed_words,
 )
-from handlers.attachments import prefetched
+from handlers.attachments import load_attachments, prefetched
 from handlers.core import Core
 from handlers.i18n import normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
+from handlers.payloads import InvalidPayload, SetLanguage, unpack
 from handlers.turn import Turn
 from handlers.usecases.people import person_seen
 from storage.models import ConversationState, ProcessedUpdate
@@ -50,6 +53,7 @@ FLOWS: dict[str, ModuleType] = {
     "rp": report_problem,
     "rep": reports,
     "cm": commitments,
+    "pf": profile,
     "st": statistics,
     "ev": evaluation,
     "dt": date_input,
@@ -67,6 +71,7 @@ COMMANDS: dict[str, tuple[Step, tuple[Role, ...] | None]] = {
     "lang": (onboarding.choose_language, None),
     "cancel": (onboarding.cancel, None),
     "link": (onboarding.link_channel, tuple(Role)),
+    "profile": (profile.begin, tuple(Role)),
     "report": (report_problem.begin, (Role.STAFF,)),
     "myreports": (browse.my_reports, (Role.STAFF,)),
     "inbox": (browse.show_inbox, BUREAU_ROLES),
@@ -91,18 +96,29 @@ async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
                 event = dataclasses.replace(event, file=await prefetched(event.file))
                 await registers.read_ahead(core, event)
             async with core.turn_slots():
-                for _attempt in range(3):
-                    try:
-                        return await _run_turn(core, event)
-                    except (StaleDataError, IntegrityError) as error:
-                        # Another instance changed the same row first: re-run on fresh data.
-                        log.info("retrying turn %s after conflict: %s", event.update_key, error)
-                return await _refuse(core, event, DomainError("error.busy"))
+                replies = await _run_with_retries(core, event)
         except Exception:
             # Nothing of the turn was committed; the person is told to try again.
             log.exception("turn failed: update %s on %s", event.update_key, event.channel)
             language = normalise_language(event.language_hint) or core.default_language
             return [Reply(text=translate(language, "error.internal"))]
+        # Outside the turn slot: reading the files shown does not hold other chats back. The
+        # turn is committed by now: a failure here must not tell the person to try again.
+        try:
+            await load_attachments(core, replies)
+        except Exception:
+            log.exception("files for update %s not loaded; sent without", event.update_key)
+        return replies
+
+
+async def _run_with_retries(core: Core, event: IncomingEvent) -> list[Reply]:
+    for _attempt in range(3):
+        try:
+            return await _run_turn(core, event)
+        except (StaleDataError, IntegrityError) as error:
+            # Another instance changed the same row first: re-run on fresh data.
+            log.info("retrying turn %s after conflict: %s", event.update_key, error)
+    return await _refuse(core, event, DomainError("error.busy"))
 
 
 async def _run_turn(core: Core, event: IncomingEvent) -> list[Reply]:
@@ -175,9 +191,8 @@ async def _route(turn: Turn) -> None:
         module = FLOWS[turn.state.flow]
         handler = module.on_file if event.file is not None else module.on_text
         await handler(turn)
-    elif event.file is not None:
-        turn.say(turn.t("file.not_expected"))
     else:
+        # A typed reference, text or files for an open report, a search: never a dead end.
         await typed_words.free_text(turn)
 
 
@@ -198,6 +213,24 @@ async def _run_command(turn: Turn, command: str) -> None:
 
 
 async def _press_button(turn: Turn, payload: str) -> None:
+    try:
+        pressed = unpack(payload)
+    except InvalidPayload:
+        await _press_untyped_button(turn, payload)
+        return
+    module = FLOWS.get(pressed.FLOW)
+    handler = module.BUTTONS.get(type(pressed)) if module else None
+    if handler is None:
+        turn.say(turn.t("error.button_invalid"))
+        return
+    if turn.person is None and not isinstance(pressed, SetLanguage):
+        turn.say(turn.t("bind.please_bind"))
+        return
+    await handler(turn, pressed)
+
+
+async def _press_untyped_button(turn: Turn, payload: str) -> None:
+    """Flows whose BUTTONS are still keyed on the step name (being moved to payloads.py)."""
     flow, _, rest = payload.partition(":")
     step, _, argument = rest.partition(":")
     if flow == onboarding.COMMAND_FLOW and step == "run" and len(payload.encode()) <= 64:
@@ -206,9 +239,10 @@ async def _press_button(turn: Turn, payload: str) -> None:
     module = FLOWS.get(flow)
     handler = getattr(module, "BUTTONS", {}).get(step) if module else None
     if handler is None or len(payload.encode()) > 64:
+        # Forged or from an older bot: nothing to act on.
         turn.say(turn.t("error.button_invalid"))
         return
-    if turn.person is None and flow != "lang":
+    if turn.person is None:
         turn.say(turn.t("bind.please_bind"))
         return
     await handler(turn, argument)

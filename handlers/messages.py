@@ -41,6 +41,28 @@ class OutgoingFile:
     file_name: str
     mime_type: str
     content: bytes
+    # Where the file came in, and the platform's own id for it: the same channel re-sends
+    # by that id instead of uploading the bytes again.
+    source_channel: str | None = None
+    source_file_id: str | None = None
+
+    @property
+    def is_photo(self) -> bool:
+        return self.mime_type in PHOTO_TYPES
+
+
+# Sent as photos (an album when several); everything else goes as a document.
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+
+
+@dataclass(frozen=True)
+class AttachedFile:
+    """A stored attachment to show with a reply. The outbox keeps only this reference;
+    the bytes are read from the file store when the reply is sent."""
+
+    attachment_id: int
+    file_name: str
+    mime_type: str
 
 
 @dataclass
@@ -54,11 +76,18 @@ class Reply:
     file: OutgoingFile | None = None
     # Replace the message whose button was pressed, where the channel can.
     edit: bool = False
+    # The report's photos and documents to show with the text (see handlers/attachments.py).
+    attachments: list[AttachedFile] = field(default_factory=list)
+    # Their content, filled in just before sending (`load_attachments`); never queued.
+    files: list[OutgoingFile] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        """The form kept in the outbox (files are not queued; they are sent inline)."""
+        """The form kept in the outbox (contents are not queued: only attachment ids)."""
         data = asdict(self)
         data.pop("file")
+        data.pop("files")
+        if not data["attachments"]:
+            data.pop("attachments")
         return data
 
     @classmethod
@@ -76,6 +105,7 @@ class Reply:
             if checklist
             else None,
             edit=data.get("edit", False),
+            attachments=[AttachedFile(**a) for a in data.get("attachments", [])],
         )
 
     def all_buttons(self) -> list[Button]:
@@ -99,6 +129,9 @@ class IncomingFile:
     size: int
     # Downloaded only once the core has accepted the size and type.
     load: Callable[[], Awaitable[bytes]]
+    # The platform's id for the file (Telegram file_id): the same channel can send it again
+    # by this id without uploading.
+    platform_file_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from domain.roles import Role
 from handlers.i18n import LANGUAGES, normalise_language
 from handlers.messages import Button
+from handlers.payloads import SetLanguage
 from handlers.turn import Turn
 from handlers.usecases.people import LINK_CODE_LIFETIME, bind, issue_link_code
 from storage.models import Enterprise
 
 # Commands listed in /help, by role; unbound chats see only binding and help.
 # "instruments" and "certificates": the registers (issue 14), for every bound role.
-_EVERYONE = ("instruments", "certificates", "link", "lang", "cancel", "help")
+_EVERYONE = ("instruments", "certificates", "profile", "link", "lang", "cancel", "help")
 _SUPERVISING = ("inbox", "search", "commitments", "agreement", "stats", "export", "evaluations")
 HELP_COMMANDS: dict[Role | None, tuple[str, ...]] = {
     None: ("start", "help", "lang"),
@@ -106,12 +107,18 @@ async def choose_language(turn: Turn) -> None:
     """Offers the languages as buttons."""
     turn.say(
         turn.t("lang.choose"),
-        buttons=[[Button("中文", "lang:set:zh_CN"), Button("English", "lang:set:en")]],
+        buttons=[
+            [
+                Button("中文", SetLanguage("zh_CN").pack()),
+                Button("English", SetLanguage("en").pack()),
+            ]
+        ],
     )
 
 
-async def set_language(turn: Turn, language: str) -> None:
+async def set_language(turn: Turn, pressed: SetLanguage) -> None:
     """Stores the chosen language for the person (or the unbound chat)."""
+    language = pressed.language
     if language not in LANGUAGES:
         turn.say(turn.t("error.button_invalid"))
         return
@@ -127,4 +134,4 @@ async def on_text(turn: Turn) -> None:
 
 on_file = on_text
 
-BUTTONS = {"set": set_language}
+BUTTONS = {SetLanguage: set_language}

@@ -20,7 +20,8 @@ from domain.roles import Party
 from handlers.i18n import translate as t
 from handlers.i18n import translate_count
 from handlers.messages import Button, Reply
-from handlers.views import action_button, status_text
+from handlers.payloads import MarkCommitmentDone, ShowAgreement, ViewReport
+from handlers.views import action_button, status_text, view_button
 from storage.models import Report
 
 _LABEL_TEXT = 16
@@ -45,9 +46,9 @@ def waited_text(lang: str, since: datetime, now: datetime) -> str:
 def _commitment_button(lang: str, item: CommitmentItem, viewer_party: Party) -> Button:
     label = f"#{item.commitment_id} {_short(item.text, _LABEL_TEXT)}"
     if item.party is viewer_party:
-        return Button(label, f"cm:done:{item.commitment_id}")
+        return Button(label, MarkCommitmentDone(item.commitment_id).pack())
     # The other side's commitment: open the agreement it belongs to.
-    return Button(label, f"cm:agr:{item.enterprise_id}")
+    return Button(label, ShowAgreement(item.enterprise_id).pack())
 
 
 def digest_message(lang: str, digest: Digest, viewer_party: Party, now: datetime) -> Reply:
@@ -115,7 +116,7 @@ def digest_message(lang: str, digest: Digest, viewer_party: Party, now: datetime
                     waited=waited_text(lang, report.waiting_since, now),
                 )
             )
-            buttons.append([Button(report.reference, f"rep:view:{report.report_id}")])
+            buttons.append([Button(report.reference, ViewReport(report.report_id).pack())])
             shown += 1
     if digest.entry_count > shown:
         lines.append(t(lang, "digest.more", count=digest.entry_count - shown))
@@ -148,7 +149,7 @@ def follow_up_nudge(lang: str, report: Report, working_days: int) -> Reply:
                 action_button(lang, ReportAction.CONFIRM_SOLVED, report.id),
                 action_button(lang, ReportAction.REJECT_SOLUTION, report.id),
             ],
-            [Button(t(lang, "button.view"), f"rep:view:{report.id}")],
+            [view_button(lang, report.id)],
         ],
     )
 
@@ -178,8 +179,8 @@ def escalated_item_button(item: EscalatedItem) -> Button:
     """Open the escalated item: a report's page, or the agreement a commitment belongs to."""
     label = f"{item.label} {_short(item.text, _LABEL_TEXT)}"
     if item.kind is EscalationKind.REPORT:
-        return Button(label, f"rep:view:{item.subject_id}")
-    return Button(label, f"cm:agr:{item.enterprise_id}")
+        return Button(label, ViewReport(item.subject_id).pack())
+    return Button(label, ShowAgreement(item.enterprise_id).pack())
 
 
 def escalation_summary(lang: str, summary: EscalationSummary, day: date) -> Reply:

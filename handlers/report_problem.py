@@ -6,6 +6,16 @@ from domain.areas import ServiceArea, parse_areas
 from domain.reports import Urgency
 from handlers.attachments import clean_text, receive_file
 from handlers.messages import Button, Checklist, Option, Reply
+from handlers.payloads import (
+    SEP,
+    AreasDone,
+    CancelReport,
+    ChangeAnswer,
+    ChooseUrgency,
+    FilesDone,
+    SubmitReport,
+    ToggleArea,
+)
 from handlers.turn import Turn
 from handlers.usecases.reports import ReportDraft, submit_report
 from handlers.views import areas_text
@@ -34,28 +44,26 @@ def ask_areas(turn: Turn, edit: bool = False) -> None:
                     Option(turn.t(f"area.{a.value}"), a.value, a.value in chosen)
                     for a in ServiceArea
                 ],
-                toggle_prefix="rp:area:",
-                done=Button(turn.t("button.done"), "rp:areas"),
+                toggle_prefix=ToggleArea.prefix() + SEP,
+                done=Button(turn.t("button.done"), AreasDone().pack()),
             ),
             edit=edit,
         )
     )
 
 
-async def toggle_area(turn: Turn, code: str) -> None:
+async def toggle_area(turn: Turn, pressed: ToggleArea) -> None:
     """Adds or removes one area and shows the choice again."""
     if not turn.in_step(FLOW, "areas"):
         return _stale(turn)
-    if code not in {a.value for a in ServiceArea}:
-        turn.say(turn.t("error.button_invalid"))
-        return
+    code = pressed.area.value
     chosen = list(turn.data.get("areas", []))
     chosen.remove(code) if code in chosen else chosen.append(code)
     turn.goto(FLOW, "areas", areas=[a.value for a in parse_areas(chosen)])
     ask_areas(turn, edit=True)
 
 
-async def areas_done(turn: Turn, _: str) -> None:
+async def areas_done(turn: Turn, _: AreasDone) -> None:
     """Closes the area choice (WeCom sends all chosen areas at once) and asks for the product."""
     if not turn.in_step(FLOW, "areas"):
         return _stale(turn)
@@ -121,36 +129,37 @@ async def _file_instead_of_description(turn: Turn) -> None:
     turn.say(turn.t("report.file_kept_ask_description", count=len(files)))
 
 
-async def files_done(turn: Turn, _: str) -> None:
+async def files_done(turn: Turn, _: FilesDone) -> None:
     """Ends the files step (with or without files) and asks for urgency."""
     if not turn.in_step(FLOW, "files"):
         return _stale(turn)
     _next(turn, "urgency")
 
 
-async def choose_urgency(turn: Turn, value: str) -> None:
+async def choose_urgency(turn: Turn, pressed: ChooseUrgency) -> None:
     """Stores the urgency and shows the summary."""
-    if not turn.in_step(FLOW, "urgency") or value not in {u.value for u in Urgency}:
+    if not turn.in_step(FLOW, "urgency"):
         return _stale(turn)
-    turn.goto(FLOW, "urgency", urgency=value)
+    turn.goto(FLOW, "urgency", urgency=pressed.urgency.value)
     _next(turn, "confirm")
 
 
-async def change(turn: Turn, field: str) -> None:
+async def change(turn: Turn, pressed: ChangeAnswer) -> None:
     """Offers the answers to change, or reopens the one chosen."""
     if not turn.in_step(FLOW, "confirm", "change"):
         return _stale(turn)
+    field = pressed.field
     if not field:
         turn.goto(FLOW, "change")
         turn.say(
             turn.t("report.change_which"),
             buttons=[
                 [
-                    Button(turn.t(f"report.field.{f}"), f"rp:change:{f}")
+                    Button(turn.t(f"report.field.{f}"), ChangeAnswer(f).pack())
                     for f in ("areas", "product", "description")
                 ],
                 [
-                    Button(turn.t(f"report.field.{f}"), f"rp:change:{f}")
+                    Button(turn.t(f"report.field.{f}"), ChangeAnswer(f).pack())
                     for f in ("files", "urgency")
                 ],
             ],
@@ -163,7 +172,7 @@ async def change(turn: Turn, field: str) -> None:
     _ask(turn, field)
 
 
-async def submit(turn: Turn, _: str) -> None:
+async def submit(turn: Turn, _: SubmitReport) -> None:
     """Stores the report and gives the reference; the officer is told at once."""
     if not turn.in_step(FLOW, "confirm"):
         return _stale(turn)
@@ -180,7 +189,7 @@ async def submit(turn: Turn, _: str) -> None:
     turn.say(turn.t("report.submitted", reference=report.reference), edit=True)
 
 
-async def cancel(turn: Turn, _: str) -> None:
+async def cancel(turn: Turn, _: CancelReport) -> None:
     """Drops the draft."""
     if turn.state.flow != FLOW:
         return _stale(turn)
@@ -210,7 +219,7 @@ def _ask(turn: Turn, step: str) -> None:
             turn.say(
                 turn.t("report.ask_urgency"),
                 buttons=[
-                    [Button(turn.t(f"urgency.{u.value}"), f"rp:urg:{u.value}") for u in Urgency]
+                    [Button(turn.t(f"urgency.{u.value}"), ChooseUrgency(u).pack()) for u in Urgency]
                 ],
             )
         case "confirm":
@@ -219,7 +228,7 @@ def _ask(turn: Turn, step: str) -> None:
 
 def _files_buttons(turn: Turn) -> list[list[Button]]:
     label = "button.done" if turn.data.get("files") else "button.skip"
-    return [[Button(turn.t(label), "rp:files")]]
+    return [[Button(turn.t(label), FilesDone().pack())]]
 
 
 def _summary(turn: Turn) -> None:
@@ -241,10 +250,10 @@ def _summary(turn: Turn) -> None:
         title=turn.t("report.summary_title"),
         buttons=[
             [
-                Button(turn.t("button.submit"), "rp:submit"),
-                Button(turn.t("button.change"), "rp:change"),
+                Button(turn.t("button.submit"), SubmitReport().pack()),
+                Button(turn.t("button.change"), ChangeAnswer().pack()),
             ],
-            [Button(turn.t("button.cancel"), "rp:cancel")],
+            [Button(turn.t("button.cancel"), CancelReport().pack())],
         ],
     )
 
@@ -254,11 +263,11 @@ def _stale(turn: Turn) -> None:
 
 
 BUTTONS = {
-    "area": toggle_area,
-    "areas": areas_done,
-    "files": files_done,
-    "urg": choose_urgency,
-    "change": change,
-    "submit": submit,
-    "cancel": cancel,
+    ToggleArea: toggle_area,
+    AreasDone: areas_done,
+    FilesDone: files_done,
+    ChooseUrgency: choose_urgency,
+    ChangeAnswer: change,
+    SubmitReport: submit,
+    CancelReport: cancel,
 }

@@ -12,8 +12,8 @@ import re
 from domain.roles import Role
 from handlers import browse, onboarding, report_problem, reports
 from handlers.messages import Button
+from handlers.payloads import HelpFromOffer, ReportAsNew, ViewReport
 from handlers.turn import Turn
-from handlers.usecases import reports as report_usecases
 from handlers.usecases.search import report_by_reference, search_reports, typed_reference
 
 FLOW = "tw"
@@ -62,12 +62,6 @@ def command_word(text: str) -> tuple[str, str] | None:
     return None
 
 
-def new_report_payload() -> str:
-    return f"{FLOW}:new"
-
-
-def help_payload() -> str:
-    return f"{FLOW}:help"
 
 
 async def free_text(turn: Turn) -> None:
@@ -79,10 +73,15 @@ async def free_text(turn: Turn) -> None:
         if report is None:
             turn.say(turn.t("error.not_found"))
             return
-        await reports.view(turn, str(report.id))
+        await reports.view(turn, ViewReport(report.id))
         return
     if turn.person.role is Role.STAFF:
-        await _offer_to_staff(turn)
+        # Text or files for one of their open reports (补充到 QP-…), else a new report.
+        if not await reports.loose_input(turn):
+            _offer_to_staff(turn)
+        return
+    if turn.event.file is not None:
+        turn.say(turn.t("file.not_expected"))
         return
     if turn.event.text.strip():
         found = await search_reports(turn.session, turn.actor, turn.event.text, limit=1)
@@ -91,28 +90,24 @@ async def free_text(turn: Turn) -> None:
             return
     turn.say(
         turn.t("words.not_found_offer"),
-        buttons=[[Button(turn.t("button.help"), help_payload())]],
+        buttons=[[Button(turn.t("button.help"), HelpFromOffer().pack())]],
     )
 
 
-async def _offer_to_staff(turn: Turn) -> None:
-    open_reports = [
-        report
-        for report in await report_usecases.reports_of_enterprise(
-            turn.session, turn.actor, limit=10
-        )
-        if report.closed_at is None
-    ][:OPEN_REPORTS_OFFERED]
-    buttons = [[Button(turn.t("button.report_as_new"), new_report_payload())]]
-    buttons += [
-        [Button(turn.t("button.open_report", reference=r.reference), browse.view_payload(r))]
-        for r in open_reports
+def _offer_to_staff(turn: Turn) -> None:
+    """Staff with no open report: report the text as a new problem, or read the help."""
+    turn.say(turn.t("words.staff_offer"), buttons=offer_buttons(turn))
+
+
+def offer_buttons(turn: Turn) -> list[list[Button]]:
+    """作为新问题报告 / 帮助: offered under anything typed outside a step."""
+    return [
+        [Button(turn.t("button.report_as_new"), ReportAsNew().pack())],
+        [Button(turn.t("button.help"), HelpFromOffer().pack())],
     ]
-    buttons.append([Button(turn.t("button.help"), help_payload())])
-    turn.say(turn.t("words.staff_offer"), buttons=buttons)
 
 
-async def report_as_new(turn: Turn, argument: str) -> None:
+async def report_as_new(turn: Turn, _: ReportAsNew) -> None:
     """Starts a new report from the offer."""
     if turn.person is None or turn.person.role is not Role.STAFF:
         turn.say(turn.t("error.command_not_for_role", command="report"))
@@ -120,9 +115,9 @@ async def report_as_new(turn: Turn, argument: str) -> None:
     await report_problem.begin(turn)
 
 
-async def show_help(turn: Turn, argument: str) -> None:
+async def show_help(turn: Turn, _: HelpFromOffer) -> None:
     """Shows help from a button."""
     await onboarding.show_help(turn)
 
 
-BUTTONS = {"new": report_as_new, "help": show_help}
+BUTTONS = {ReportAsNew: report_as_new, HelpFromOffer: show_help}

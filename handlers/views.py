@@ -5,22 +5,36 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 
 from domain.commitments import CommitmentAction, CommitmentStatus, overdue_days
-from domain.reports import ReportAction, ReportStatus, allowed_actions
-from domain.roles import Actor
+from domain.reports import ReportAction, ReportStatus
 from handlers.i18n import translate as t
 from handlers.i18n import translate_count
 from handlers.messages import Button, Reply
-from storage.models import Commitment, Enterprise, Report, ReportEvent
+from handlers.payloads import (
+    AcceptReport,
+    ConfirmCommitment,
+    ConfirmSolved,
+    EscalateResearch,
+    MarkCommitmentDone,
+    MarkResolved,
+    ProposeSolution,
+    RateReport,
+    RejectSolution,
+    ReportPayload,
+    ScheduleConsultation,
+    SendBackCommitment,
+    ViewReport,
+)
+from storage.models import Commitment, Enterprise, Report
 
-# Which button each report action gets; the payload names the flow (rep) and step.
-ACTION_PAYLOADS: dict[ReportAction, str] = {
-    ReportAction.ACCEPT: "rep:acc",
-    ReportAction.SCHEDULE: "rep:sch",
-    ReportAction.PROPOSE: "rep:pro",
-    ReportAction.RESOLVE: "rep:res",
-    ReportAction.ESCALATE: "rep:esc",
-    ReportAction.CONFIRM_SOLVED: "rep:ok",
-    ReportAction.REJECT_SOLUTION: "rep:no",
+# Which button each report action gets (handled in reports.py, BUTTONS).
+ACTION_PAYLOADS: dict[ReportAction, type[ReportPayload]] = {
+    ReportAction.ACCEPT: AcceptReport,
+    ReportAction.SCHEDULE: ScheduleConsultation,
+    ReportAction.PROPOSE: ProposeSolution,
+    ReportAction.RESOLVE: MarkResolved,
+    ReportAction.ESCALATE: EscalateResearch,
+    ReportAction.CONFIRM_SOLVED: ConfirmSolved,
+    ReportAction.REJECT_SOLUTION: RejectSolution,
 }
 
 
@@ -37,7 +51,11 @@ def status_text(lang: str, status: ReportStatus) -> str:
 
 
 def action_button(lang: str, action: ReportAction, report_id: int) -> Button:
-    return Button(t(lang, f"action.{action.value}"), f"{ACTION_PAYLOADS[action]}:{report_id}")
+    return Button(t(lang, f"action.{action.value}"), ACTION_PAYLOADS[action](report_id).pack())
+
+
+def view_button(lang: str, report_id: int) -> Button:
+    return Button(t(lang, "button.view"), ViewReport(report_id).pack())
 
 
 def new_report_notice(lang: str, report: Report, enterprise: Enterprise) -> Reply:
@@ -55,60 +73,9 @@ def new_report_notice(lang: str, report: Report, enterprise: Enterprise) -> Repl
         buttons=[
             [
                 action_button(lang, ReportAction.ACCEPT, report.id),
-                Button(t(lang, "button.view"), f"rep:view:{report.id}"),
+                view_button(lang, report.id),
             ]
         ],
-    )
-
-
-def status_notice(lang: str, report: Report, enterprise: Enterprise, action: ReportAction) -> Reply:
-    body = [t(lang, f"notice.status.{action.value}", enterprise=enterprise.name)]
-    if action is ReportAction.SCHEDULE and report.consultation:
-        body.append(consultation_text(lang, report.consultation))
-    if action in (ReportAction.PROPOSE, ReportAction.RESOLVE) and report.solution:
-        body.append(t(lang, "report.solution_line", solution=report.solution))
-    buttons = [[Button(t(lang, "button.view"), f"rep:view:{report.id}")]]
-    if action is ReportAction.RESOLVE:
-        buttons.insert(
-            0,
-            [
-                action_button(lang, ReportAction.CONFIRM_SOLVED, report.id),
-                action_button(lang, ReportAction.REJECT_SOLUTION, report.id),
-            ],
-        )
-    return Reply(
-        title=t(
-            lang,
-            "notice.status.title",
-            reference=report.reference,
-            status=status_text(lang, report.status),
-        ),
-        text="\n".join(body),
-        buttons=buttons,
-    )
-
-
-def research_notice(lang: str, report: Report, enterprise: Enterprise) -> Reply:
-    return Reply(
-        title=t(lang, "notice.research.title", reference=report.reference),
-        text=t(
-            lang,
-            "notice.research.body",
-            enterprise=enterprise.name,
-            reason=report.research_reason or "—",
-            target=report.research_target_on.isoformat() if report.research_target_on else "—",
-        ),
-        buttons=[[Button(t(lang, "button.view"), f"rep:view:{report.id}")]],
-    )
-
-
-def consultation_text(lang: str, consultation: dict[str, str]) -> str:
-    return t(
-        lang,
-        "report.consultation_line",
-        when=consultation.get("when", "—"),
-        place=consultation.get("place", "—"),
-        participants=consultation.get("participants", "—"),
     )
 
 
@@ -128,46 +95,8 @@ def local_time(instant: datetime, tz: tzinfo) -> str:
     return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def report_detail(
-    lang: str,
-    report: Report,
-    enterprise: Enterprise,
-    events: list[ReportEvent],
-    actor: Actor,
-    tz: tzinfo,
-) -> Reply:
-    lines = [
-        t(lang, "report.detail.enterprise", enterprise=enterprise.name),
-        t(lang, "report.detail.status", status=status_text(lang, report.status)),
-        t(lang, "report.detail.areas", areas=areas_text(lang, report.areas)),
-        t(lang, "report.detail.product", product=report.product),
-        t(lang, "report.detail.urgency", urgency=t(lang, f"urgency.{report.urgency.value}")),
-        t(lang, "report.detail.description", description=report.description),
-    ]
-    if report.consultation:
-        lines.append(consultation_text(lang, report.consultation))
-    if report.solution:
-        lines.append(t(lang, "report.solution_line", solution=report.solution))
-    if report.research_escalated_at:
-        lines.append(t(lang, "report.detail.research", reason=report.research_reason or "—"))
-    if report.rating:
-        lines.append(t(lang, "report.detail.rating", stars="★" * report.rating))
-    lines.append(t(lang, "report.detail.timeline"))
-    lines.extend(
-        f"· {local_time(event.at, tz)} {t(lang, f'event.{event.kind}')}" for event in events
-    )
-    actions = [a for a in allowed_actions(actor, report.status) if a in ACTION_PAYLOADS]
-    rows = [
-        [action_button(lang, a, report.id) for a in actions[i : i + 2]]
-        for i in range(0, len(actions), 2)
-    ]
-    if report.status is ReportStatus.CLOSED and report.rating is None and not actor.is_bureau_side:
-        rows.append(rating_buttons(report.id))
-    return Reply(title=report.reference, text="\n".join(lines), buttons=rows)
-
-
 def rating_buttons(report_id: int) -> list[Button]:
-    return [Button("★" * n, f"rep:rate:{report_id}:{n}") for n in range(1, 6)]
+    return [Button("★" * n, RateReport(report_id, n).pack()) for n in range(1, 6)]
 
 
 def commitment_line(lang: str, commitment: Commitment, today: date) -> str:
@@ -196,12 +125,12 @@ def commitment_notice(
     if action is CommitmentAction.MARK_DONE:
         buttons = [
             [
-                Button(t(lang, "button.confirm"), f"cm:ok:{commitment.id}"),
-                Button(t(lang, "button.send_back"), f"cm:back:{commitment.id}"),
+                Button(t(lang, "button.confirm"), ConfirmCommitment(commitment.id).pack()),
+                Button(t(lang, "button.send_back"), SendBackCommitment(commitment.id).pack()),
             ]
         ]
     elif action is CommitmentAction.SEND_BACK:
-        buttons = [[Button(t(lang, "button.mark_done"), f"cm:done:{commitment.id}")]]
+        buttons = [[Button(t(lang, "button.mark_done"), MarkCommitmentDone(commitment.id).pack())]]
     return Reply(
         title=t(lang, "notice.commitment.title", id=commitment.id), text=text, buttons=buttons
     )

@@ -70,6 +70,8 @@ class Person(Base):
     # Indexed for the reminder sweep: an enterprise's contacts (migration 0002).
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     language: Mapped[str | None] = mapped_column(String(10))
+    # Set by the person in /profile; shown to the other side of their reports (migration 0004).
+    phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Set by `qabot officer deactivate`: no codes, no notifications, no actions (migration 0007).
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -230,6 +232,12 @@ class Report(Base):
     research_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     research_reason: Mapped[str | None] = mapped_column(Text)
     research_target_on: Mapped[date | None] = mapped_column(Date)
+    # The research team a supervisor names; the conclusion hands the report back to its
+    # officer; a target date passed is escalated once (migration 0004).
+    research_lead_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    research_team: Mapped[list[int] | None] = mapped_column(JSON)
+    research_concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    research_overdue_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set once when the first response came too late and the supervisor was told.
     response_escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     follow_up_nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -290,6 +298,10 @@ class Attachment(Base):
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The channel it came in on and that platform's id for it: sending it back on the same
+    # channel re-uses the id instead of uploading the bytes (migration 0004).
+    source_channel: Mapped[str | None] = mapped_column(String(16))
+    source_file_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class OutboxMessage(Base):

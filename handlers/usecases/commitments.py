@@ -9,10 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.commitments import CommitmentAction, CommitmentStatus, check_transition
 from domain.errors import DomainError, NotFound
+from domain.events import CommitmentActed
 from domain.roles import Actor, Party, require_access
-from handlers import views
+from handlers.notices import publish
 from handlers.usecases.agreements import agreement_for
-from handlers.usecases.notify import audit, notify, other_side
+from handlers.usecases.notify import audit
 from handlers.usecases.scope import enterprises_covered, load_in_scope, scope_of
 from storage.models import Attachment, Commitment, Enterprise
 
@@ -148,13 +149,7 @@ async def act_on_commitment(
         note=note,
     )
     await session.flush()
-    for person in await other_side(session, actor.party, enterprise.id, enterprise.officer_id):
-        await notify(
-            session,
-            person,
-            "commitment_status",
-            f"commitment:{commitment.id}:{action.value}:{commitment.version}",
-            lambda lang: views.commitment_notice(lang, commitment, enterprise, action),
-            now,
-        )
+    await publish(
+        session, CommitmentActed(commitment.id, action, actor.party, commitment.version), now
+    )
     return commitment

@@ -47,6 +47,7 @@ from handlers.core import Core
 from handlers.usecases.agreements import remind_agreements
 from handlers.usecases.calendar import refresh_calendar
 from handlers.usecases.common_problems import propose_clusters
+from handlers.usecases.consultations import remind_consultations_of_the_day
 from handlers.usecases.escalations import commitment_items, report_items
 from handlers.usecases.notify import (
     audit,
@@ -58,6 +59,8 @@ from handlers.usecases.notify import (
 )
 from handlers.usecases.register_reminders import sweep_registers
 from handlers.usecases.reports import act_on_report
+from handlers.usecases.research import research_target_dates
+from handlers.usecases.thread import remind_pending_questions
 from storage.bulk import insert_rows
 from storage.models import (
     AuditEntry,
@@ -122,6 +125,9 @@ async def sweep(core: Core, now: datetime | None = None) -> SweepReport:
     report.agreement_notices = await remind_agreements(core, today, now)
     report.registers = await sweep_registers(core, today, now)
     report.clusters = await propose_clusters(core, today, now)
+    await remind_consultations_of_the_day(core, today, now)
+    await research_target_dates(core, today, now)
+    await remind_pending_questions(core, today, now)
     async with core.sessions() as session, session.begin():
         # An earlier day's digest still waiting (its person unreachable until now) would
         # arrive next to today's with stale content: today's replaces it.
@@ -521,7 +527,7 @@ async def _reachable(session: AsyncSession, *where: object) -> list[Person]:
 
 
 async def _waiting_reports(session: AsyncSession) -> dict[int, list[WaitingReport]]:
-    """Open reports by their enterprise's officer, waiting since their last timeline step."""
+    """Open reports by their officer, waiting since their last timeline step."""
     # Correlated per open report, so only their events are read (index on report_id).
     last_step = (
         select(func.max(ReportEvent.at))
@@ -537,12 +543,13 @@ async def _waiting_reports(session: AsyncSession) -> dict[int, list[WaitingRepor
             Report.submitted_at,
             last_step,
             Enterprise.name,
-            Enterprise.officer_id,
+            # The report's own officer: a transfer moves it to the colleague's digest.
+            Report.officer_id,
         )
         .join(Enterprise, Report.enterprise_id == Enterprise.id)
         .where(
             Report.status.in_([s.value for s in AWAITING_OFFICER]),
-            Enterprise.officer_id.is_not(None),
+            Report.officer_id.is_not(None),
         )
     )
     waiting: dict[int, list[WaitingReport]] = defaultdict(list)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.areas import parse_areas
 from domain.errors import DomainError, NotFound
+from domain.events import ReportActed, ReportRated, ReportSubmitted
 from domain.references import format_reference
 from domain.reports import (
     AWAITING_OFFICER,
@@ -20,14 +21,17 @@ from domain.reports import (
     ReportAction,
     ReportStatus,
     Urgency,
+    check_handles,
     check_transition,
 )
 from domain.roles import Actor, Role, require_role
-from handlers import register_views, views
-from handlers.usecases.common_problems import common_industry, with_similar_reports
-from handlers.usecases.notify import audit, notify, other_side, supervisors_for
+from handlers.notices import publish
+from handlers.usecases.common_problems import with_similar_reports
+from handlers.usecases.notify import audit
 from handlers.usecases.scope import enterprises_covered, load_in_scope
 from storage.models import Attachment, Enterprise, Person, Report, ReportCounter, ReportEvent
+
+MAX_FILES = 10
 
 
 @dataclass
@@ -95,29 +99,19 @@ async def submit_report(
         )
         for attachment in attachments:
             attachment.report_id = report.id
-    event = _timeline(session, report, actor.person_id, "submitted", now)
+    event = record(session, report, actor.person_id, "submitted", now)
     audit(session, actor.person_id, "report.submit", "report", report.id, now, reference=reference)
     await session.flush()
-    officer = await session.get(Person, enterprise.officer_id) if enterprise.officer_id else None
     similar = await with_similar_reports(session, report, enterprise, now)
-    industry = common_industry(enterprise, similar)
-    if officer is not None:
-        await notify(
-            session,
-            officer,
-            "report_new",
-            f"report:{report.id}:event:{event.id}",
-            lambda lang: register_views.with_similar(
-                lang, views.new_report_notice(lang, report, enterprise), similar, industry
-            ),
-            now,
-            # SPEC §3 "notified at once": an urgent problem is not held by quiet hours.
-            urgent=report.urgency is Urgency.URGENT,
-        )
+    await publish(
+        session,
+        ReportSubmitted(report.id, event.id, tuple(other.id for other, _ in similar)),
+        now,
+    )
     return report
 
 
-def _timeline(
+def record(
     session: AsyncSession,
     report: Report,
     actor_id: int | None,
@@ -131,10 +125,43 @@ def _timeline(
 
 
 async def load_report(
-    session: AsyncSession, actor: Actor, report_id: int
+    session: AsyncSession, actor: Actor | None, report_id: int
 ) -> tuple[Report, Enterprise]:
-    """Load a report the actor may see; out of scope reads as not found."""
-    return await load_in_scope(session, actor, Report, report_id)
+    """Load a report the actor may see; out of scope reads as not found, except to the
+    officer who handed it over: they are told it is no longer theirs."""
+    try:
+        return await load_in_scope(session, actor, Report, report_id)
+    except DomainError as refusal:
+        officer = actor is not None and actor.role is Role.OFFICER
+        if officer and await _handed_over_by(session, report_id, actor.person_id):  # type: ignore[union-attr]
+            raise DomainError("report.not_yours") from None
+        raise refusal
+
+
+async def _handed_over_by(session: AsyncSession, report_id: int, officer_id: int) -> bool:
+    transfers = await session.scalars(
+        select(ReportEvent.detail).where(
+            ReportEvent.report_id == report_id, ReportEvent.kind == "transfer"
+        )
+    )
+    return any(detail.get("from_officer_id") == officer_id for detail in transfers)
+
+
+async def check_may_act(
+    session: AsyncSession, actor: Actor | None, report_id: int, action: ReportAction
+) -> Report:
+    """Refuse early (before asking for details) what act_on_report would refuse."""
+    report, _ = await load_report(session, actor, report_id)
+    check_transition(actor, report.status, action)
+    if actor is not None and actor.is_bureau_side:
+        check_handles(actor, report.officer_id)
+    if (
+        action is ReportAction.ESCALATE
+        and report.research_escalated_at is not None
+        and report.research_concluded_at is None
+    ):
+        raise DomainError("report.already_researching")
+    return report
 
 
 async def act_on_report(
@@ -146,17 +173,40 @@ async def act_on_report(
     **detail: Any,
 ) -> Report:
     """Apply one lifecycle action (actor None: the system's sweeps) and tell the other side."""
-    report, enterprise = await load_in_scope(session, actor, Report, report_id)
+    report = await check_may_act(session, actor, report_id, action)
     report.status = check_transition(actor, report.status, action)
+    if actor is not None and detail.get("files"):
+        detail["files"] = await claim_files(session, actor, report, detail["files"])
     _apply_details(report, action, now, detail)
     actor_id = actor.person_id if actor else None
-    event = _timeline(session, report, actor_id, action.value, now, **_jsonable(detail))
+    event = record(session, report, actor_id, action.value, now, **_jsonable(detail))
     audit(
         session, actor_id, f"report.{action.value}", "report", report.id, now, **_jsonable(detail)
     )
     await session.flush()
-    await _tell_other_side(session, actor, report, enterprise, action, event, now)
+    acting = actor.party if actor is not None else None
+    await publish(session, ReportActed(report.id, event.id, action, acting), now)
     return report
+
+
+async def claim_files(
+    session: AsyncSession, actor: Actor, report: Report, attachment_ids: list[int]
+) -> list[int]:
+    """Attach the person's own new files to the report; others' ids are ignored."""
+    owned = await session.scalars(
+        select(Attachment)
+        .where(
+            Attachment.id.in_(attachment_ids[:MAX_FILES]),
+            Attachment.uploaded_by_id == actor.person_id,
+            Attachment.report_id.is_(None),
+        )
+        .order_by(Attachment.id)
+    )
+    claimed = []
+    for attachment in owned:
+        attachment.report_id = report.id
+        claimed.append(attachment.id)
+    return claimed
 
 
 def _apply_details(
@@ -171,6 +221,8 @@ def _apply_details(
             report.solution = detail.get("solution")
         case ReportAction.RESOLVE:
             report.resolved_at = now
+            # The resolution note is what the follow-up nudge shows the enterprise.
+            report.solution = detail.get("solution") or report.solution
             report.follow_up_nudged_at = None
         case ReportAction.CONFIRM_SOLVED | ReportAction.CLOSE_UNCONFIRMED:
             report.closed_at = now
@@ -178,45 +230,14 @@ def _apply_details(
             report.resolved_at = None
         case ReportAction.ESCALATE:
             report.research_escalated_at = now
+            report.research_concluded_at = report.research_overdue_escalated_at = None
+            report.research_lead_id, report.research_team = None, None
             report.research_reason = detail.get("reason")
             report.research_target_on = detail.get("target_on")
 
 
 def _jsonable(detail: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in detail.items()}
-
-
-async def _tell_other_side(
-    session: AsyncSession,
-    actor: Actor | None,
-    report: Report,
-    enterprise: Enterprise,
-    action: ReportAction,
-    event: ReportEvent,
-    now: datetime,
-) -> None:
-    key = f"report:{report.id}:event:{event.id}"
-    acting = actor.party if actor is not None else None
-    for person in await other_side(session, acting, enterprise.id, report.officer_id):
-        await notify(
-            session,
-            person,
-            "report_status",
-            key,
-            lambda lang: views.status_notice(lang, report, enterprise, action),
-            now,
-        )
-    if action is ReportAction.ESCALATE:
-        for supervisor in await supervisors_for(session, enterprise.bureau_id):
-            await notify(
-                session,
-                supervisor,
-                "report_research",
-                key,
-                lambda lang: views.research_notice(lang, report, enterprise),
-                now,
-                urgent=True,
-            )
 
 
 async def rate_report(
@@ -230,8 +251,32 @@ async def rate_report(
     if report.status is not ReportStatus.CLOSED or report.rating is not None:
         raise DomainError("error.invalid_transition")
     report.rating = rating
-    _timeline(session, report, actor.person_id, "rated", now, rating=rating)
+    event = record(session, report, actor.person_id, "rated", now, rating=rating)
     audit(session, actor.person_id, "report.rate", "report", report.id, now, rating=rating)
+    await session.flush()
+    await publish(session, ReportRated(report.id, event.id), now)
+    return report
+
+
+async def comment_rating(
+    session: AsyncSession, actor: Actor, report_id: int, comment: str, now: datetime
+) -> Report:
+    """Add the enterprise's optional comment to its rating (once); the officer reads it."""
+    require_role(actor, Role.STAFF)
+    report, _ = await load_report(session, actor, report_id)
+    if report.rating is None:
+        raise DomainError("error.invalid_transition")
+    commented = await session.scalar(
+        select(ReportEvent.id).where(
+            ReportEvent.report_id == report.id, ReportEvent.kind == "rating_comment"
+        )
+    )
+    if commented is not None:
+        raise DomainError("error.invalid_transition")
+    event = record(session, report, actor.person_id, "rating_comment", now, text=comment)
+    audit(session, actor.person_id, "report.rating_comment", "report", report.id, now)
+    await session.flush()
+    await publish(session, ReportRated(report.id, event.id), now)
     return report
 
 
@@ -254,10 +299,15 @@ async def inbox(
 ) -> list[tuple[Report, Enterprise]]:
     """Reports waiting for the bureau side, oldest first."""
     require_role(actor, Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
+    # An officer's inbox is the reports they handle (a transfer moves a report between inboxes).
+    mine = Report.officer_id == actor.person_id if actor.role is Role.OFFICER else None
     rows = await session.execute(
         select(Report, Enterprise)
         .join(Enterprise, Report.enterprise_id == Enterprise.id)
-        .where(Report.status.in_([s.value for s in AWAITING_OFFICER]), enterprises_covered(actor))
+        .where(
+            Report.status.in_([s.value for s in AWAITING_OFFICER]),
+            mine if mine is not None else enterprises_covered(actor),
+        )
         .order_by(Report.submitted_at, Report.id)
         .offset(offset)
         .limit(limit)
@@ -265,10 +315,14 @@ async def inbox(
     return [(report, enterprise) for report, enterprise in rows]
 
 
-async def timeline(session: AsyncSession, report_id: int) -> list[ReportEvent]:
-    rows = await session.scalars(
-        select(ReportEvent)
+async def timeline(
+    session: AsyncSession, report_id: int
+) -> list[tuple[ReportEvent, Person | None]]:
+    """The report's thread, oldest first, each entry with its author (None: the system)."""
+    rows = await session.execute(
+        select(ReportEvent, Person)
+        .outerjoin(Person, ReportEvent.actor_id == Person.id)
         .where(ReportEvent.report_id == report_id)
         .order_by(ReportEvent.at, ReportEvent.id)
     )
-    return list(rows)
+    return [(event, author) for event, author in rows]

@@ -27,9 +27,16 @@ async def load_in_scope(
     enterprise = await session.get(Enterprise, row.enterprise_id) if row is not None else None
     if row is None or enterprise is None:
         raise NotFound()
-    if actor is not None:
+    # A report handed to an officer outside the enterprise's assignment (a transfer, a
+    # research team) is theirs to see.
+    if actor is not None and not (isinstance(row, Report) and _works_on(actor, row)):
         require_access(actor, scope_of(enterprise))
     return row, enterprise
+
+
+def _works_on(actor: Actor, report: Report) -> bool:
+    team = (report.officer_id, report.research_lead_id, *(report.research_team or []))
+    return actor.role is Role.OFFICER and actor.person_id in team
 
 
 def enterprises_covered(actor: Actor) -> ColumnElement[bool]:

@@ -154,6 +154,8 @@ class WeCom:
         for m in messages:
             if m["msgtype"] == "text":
                 out.append(m["text"]["content"])
+            elif m["msgtype"] in ("image", "file"):
+                continue  # a file shown: no text
             else:
                 card = m["template_card"]
                 out.append(card.get("main_title", {}).get("title", ""))

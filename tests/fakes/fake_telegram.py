@@ -79,7 +79,7 @@ MAX_GETFILE_SIZE = 20 * 1024 * 1024
 MAX_UPLOAD_SIZE = 50 * 1024 * 1024
 RESET = -1  # fault: close the connection before the request is processed
 LOST_RESPONSE = -2  # fault: process the request, then close the connection (reply lost)
-SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup"})
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current message content and reply markup of the message"
@@ -709,7 +709,8 @@ class FakeTelegram:
                 "getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo",
                 "setMyCommands", "getMyCommands", "deleteMyCommands", "sendMessage",
                 "editMessageText", "editMessageCaption", "editMessageReplyMarkup",
-                "answerCallbackQuery", "sendPhoto", "sendDocument", "getFile", "deleteMessage",
+                "answerCallbackQuery", "sendPhoto", "sendDocument", "sendMediaGroup", "getFile",
+                "deleteMessage",
                 "sendChatAction", "setMyDescription", "setMyShortDescription", "setMyName",
                 "setChatMenuButton")}
 
@@ -865,6 +866,10 @@ class FakeTelegram:
             content=content, file_name=file_name, mime_type=mime_type)
         self._files[f.file_id] = self._paths[f.file_path] = f
         return f
+
+    def stored_files(self) -> list[StoredFile]:
+        """Every file the fake holds: sent by users, or uploaded by the bot (not by file id)."""
+        return list(self._files.values())
 
     # ---- test hooks: faults
     def inject_errors(self, codes: Iterable[int | Fault]) -> None:
@@ -1308,7 +1313,7 @@ class FakeTelegram:
                         parse_mode=mode, entities=entities, reply_markup=markup, reply_to=reply_to)
         return self._message_obj(m)
 
-    async def _send_file(self, p: Json, kind: str) -> Any:
+    async def _send_file(self, p: Json, kind: str, checked: bool = False) -> Any:
         chat_id = self._chat(p)
         raw = p.get(kind)
         if isinstance(raw, str) and raw.startswith("attach://"):
@@ -1328,8 +1333,9 @@ class FakeTelegram:
         caption, mode, entities = self._formatted(p, "caption", MAX_CAPTION, caption=True)
         markup = _check_reply_markup(p.get("reply_markup"))
         reply_to = self._reply_to(chat_id, p)
-        self._check_blocked(chat_id)
-        self._rate_check(chat_id)
+        if not checked:  # an album item: the album was checked and counted once
+            self._check_blocked(chat_id)
+            self._rate_check(chat_id)
         ids = {"file_id": f.file_id, "file_unique_id": f.file_unique_id, "file_size": f.size}
         media = ({"photo": [{**ids, "width": 1280, "height": 960}]} if kind == "photo" else
                  {"document": {**ids, "file_name": f.file_name or "file",
@@ -1338,6 +1344,34 @@ class FakeTelegram:
                         raw_text=p.get("caption"), parse_mode=mode, entities=entities,
                         reply_markup=markup, file_id=f.file_id, media=media, reply_to=reply_to)
         return self._message_obj(m)
+
+    async def _m_sendMediaGroup(self, p: Json, request: web.Request) -> Any:
+        """An album: 2-10 InputMedia items, photos/videos mixed or documents alone; each item
+        is a file id, a URL or attach://<part>. Stored as one message per item, as Telegram does."""
+        items = _json_param(p.get("media"), "Bad Request: can't parse media JSON object")
+        if not isinstance(items, list) or not 2 <= len(items) <= 10:
+            raise ApiError(400, "Bad Request: wrong number of media items: must be 2-10")
+        kinds = set()
+        for item in items:
+            if not isinstance(item, dict) or item.get("type") not in (
+                "photo", "video", "document", "audio"
+            ):
+                raise ApiError(400, "Bad Request: wrong media type")
+            kinds.add(item["type"])
+        if ("document" in kinds or "audio" in kinds) and len(kinds) > 1:
+            raise ApiError(400, "Bad Request: documents can't be mixed with other media types")
+        chat_id = self._chat(p)
+        self._check_blocked(chat_id)
+        self._rate_check(chat_id)
+        sent = []
+        for item in items:
+            kind = "photo" if item["type"] == "photo" else "document"
+            sent.append(await self._send_file({"chat_id": chat_id, kind: item.get("media"),
+                                                **{k: v for k, v in p.items() if k not in (
+                                                    "media", "chat_id")},
+                                                "caption": item.get("caption")}, kind,
+                                               checked=True))
+        return sent
 
     async def _m_sendPhoto(self, p: Json, request: web.Request) -> Any:
         return await self._send_file(p, "photo")

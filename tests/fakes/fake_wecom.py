@@ -79,6 +79,7 @@ class FakeWeCom:
         self.sent: list[JSON] = []  # accepted messages, one record per recipient
         self.dropped: list[JSON] = []  # accepted (errcode 0) but silently not delivered
         self.card_updates: list[JSON] = []
+        self.uploads: list[JSON] = []  # {"media_id", "type", "filename", "content"}
         self.token_requests = 0
         self._tokens: dict[str, float] = {}  # access_token -> expiry on self.clock
         self._expired: set[str] = set()
@@ -119,6 +120,7 @@ class FakeWeCom:
         app.router.add_post("/cgi-bin/message/send", self._send)
         app.router.add_post("/cgi-bin/message/update_template_card", self._update_card)
         app.router.add_get("/cgi-bin/media/get", self._media_get)
+        app.router.add_post("/cgi-bin/media/upload", self._media_upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         # Binding the socket ourselves is the public way to learn the port the OS chose.
@@ -289,6 +291,39 @@ class FakeWeCom:
         self._response_codes.discard(code)
         self.card_updates.append(body)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        """media/upload: a multipart "media" part; image (jpg/png, <= 10 MB) or file (<= 20 MB),
+        at least 5 bytes. The media_id is then good for media/get and image/file messages."""
+        if (denied := self._token_error(request)) is not None:
+            return denied
+        kind = request.query.get("type")
+        if kind not in ("image", "voice", "video", "file"):
+            return _error(40004)
+        form = await request.post()
+        part = form.get("media")
+        if not isinstance(part, web.FileField):
+            return _error(41006)
+        content = part.file.read()
+        limit = {"image": 10, "voice": 2, "video": 10, "file": 20}[kind] * 1024 * 1024
+        if len(content) < 5 or len(content) > limit:
+            return _error(40006)
+        if kind == "image" and part.content_type not in ("image/jpeg", "image/png"):
+            return _error(40005)
+        media_id = f"fake-media-{secrets.token_urlsafe(12)}"
+        self._media[media_id] = (content, part.content_type, part.filename)
+        self.uploads.append(
+            {"media_id": media_id, "type": kind, "filename": part.filename, "content": content}
+        )
+        return web.json_response(
+            {
+                "errcode": 0,
+                "errmsg": "ok",
+                "type": kind,
+                "media_id": media_id,
+                "created_at": str(int(time.time())),
+            }
+        )
 
     async def _media_get(self, request: web.Request) -> web.Response:
         if (denied := self._token_error(request)) is not None:

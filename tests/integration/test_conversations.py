@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from domain.reports import ReportStatus
 from domain.roles import Role
 from handlers.core import Core
+from handlers.payloads import ToggleArea
 from storage.models import AuditEntry, ChannelIdentity, OutboxMessage, Person, Report
 from tests.conftest import World, make_core
 from tests.support import Chat
@@ -210,7 +211,9 @@ class TestReportConversation:
 
     async def test_stale_and_forged_buttons_change_nothing(self, core: Core, world: World) -> None:
         staff = await bind(core, "staff", world.enterprise[1])
-        assert "过期" in (await staff.press("rp:area:<script>"))[0].text
+        assert "过期" in (await staff.press("rp:area:std"))[0].text
+        # A forged value is not valid whatever step the chat is in.
+        assert "无效" in (await staff.press("rp:area:<script>"))[0].text
         await staff.send("/report")
         assert "无效" in (await staff.press("rp:area:<script>"))[0].text
         assert "无效" in (await staff.press("zz:top:1"))[0].text
@@ -304,7 +307,10 @@ class TestLifecycleAndPermissions:
         assert "已过" in (await officer.send("2026-01-01 10:00"))[0].text
         await officer.send("2026-12-03 14:30")
         await officer.send("线上")
-        assert "已安排" in (await officer.send("王丽、企业质量部"))[0].text
+        # Participants are picked from the bureau's people; guests are typed.
+        await officer.press("杭州领导")
+        await officer.press("完成")
+        assert "已安排" in (await officer.send("企业质量部"))[0].text
         await officer.press(f"rep:pro:{report_id}")
         await officer.send("更换量具并重新校准")
         await officer.press(f"rep:res:{report_id}")
@@ -320,12 +326,15 @@ class TestLifecycleAndPermissions:
         view = await staff.press(f"rep:view:{report_id}")
         timeline = view[0].text
         # The fixed clock stands at 02:00 UTC, which is 10:00 in Asia/Shanghai.
-        assert "· 2026-11-30 10:00 企业提交报告" in timeline
+        assert "· 2026-11-30 10:00 杭州精工机械有限公司（企业人员） 企业提交报告" in timeline
         for step in (
             "企业提交报告",
-            "责任人受理",
+            "王丽（帮扶责任人） 责任人受理",
             "安排会商会诊",
+            "时间：2026-12-03 14:30",
             "企业反馈未解决",
+            "原因：仍有超差",  # what each side typed stays in the thread
+            "方案/说明：第二次校准完成",
             "企业确认已解决",
             "企业评价",
         ):
@@ -405,6 +414,15 @@ class TestCommitments:
 
 
 class TestFailures:
+    async def test_forged_payloads_read_as_button_not_valid(
+        self, core: Core, world: World, caplog
+    ) -> None:
+        officer = await bind(core, "officer", world.officer[1])
+        for forged in ("rep:view:²", "rep:view:" + "9" * 20, "rep:rate:1:x", "cm:agr:-1", "zz:1"):
+            replies = await officer.press(forged)
+            assert [r.text for r in replies] == ["该按钮无效。"], forged
+        assert "Traceback" not in caplog.text
+
     async def test_a_bug_answers_an_apology_and_keeps_the_conversation(
         self, core: Core, world: World, monkeypatch, caplog
     ) -> None:
@@ -416,7 +434,7 @@ class TestFailures:
         async def broken(turn, argument):  # type: ignore[no-untyped-def]
             raise RuntimeError("boom")
 
-        monkeypatch.setitem(report_problem.BUTTONS, "area", broken)
+        monkeypatch.setitem(report_problem.BUTTONS, ToggleArea, broken)
         replies = await staff.press("rp:area:std")
         assert "抱歉" in replies[0].text and "boom" not in replies[0].text
         assert "boom" in caplog.text
@@ -504,7 +522,8 @@ class TestTypedDates:
         assert "2026-12-03（周四） 14:30" in echo.text
         assert "地点" in (await officer.press("确认"))[0].text
         await officer.send("线上")
-        await officer.send("王丽")
+        await officer.press("完成")  # no colleagues picked
+        await officer.press("跳过")  # no guests
         notice = [m for m in await outbox(core) if m.kind == "report_status"][-1]
         assert "2026-12-03 14:30" in notice.message["text"]
 
@@ -518,7 +537,8 @@ class TestTypedDates:
         assert "2026-12-07（周一） 16:30" in echo.text
         await officer.press("确认")
         await officer.send("线上")
-        await officer.send("王丽")
+        await officer.press("完成")
+        await officer.press("跳过")
         async with core.sessions() as session:
             report = await session.scalar(select(Report))
             assert report is not None and report.consultation["when"] == "2026-12-07 16:30"

@@ -90,7 +90,8 @@ class TestReferences:
         (reference,) = await reports_of(core, "staff", ["轴承温度过高"])
         offer = (await staff.send("设备又坏了"))[0]
         labels = [b.label for b in offer.all_buttons()]
-        assert labels == ["作为新问题报告", f"查看 {reference}", "帮助"]
+        # The text is kept for one of their open reports, or becomes a new report.
+        assert labels == [f"补充到 {reference}", "作为新问题报告", "帮助"]
         assert "服务领域" in (await staff.press("作为新问题报告"))[0].text or staff.last.checklist
         officer = await bind(core, "officer", world.officer[1])
         assert reference in (await officer.send("温度"))[0].text

@@ -379,3 +379,27 @@ async def test_application_polling_end_to_end(tg: FakeTelegram) -> None:
     assert tg.dropped_pending_updates == [] and tg.rejected == [] and tg.rate_limited == 0
     with pytest.raises(TimeoutError):
         await tg.wait_for(lambda m: m.chat_id == 8, timeout=0.1)
+
+
+async def test_media_group_takes_2_to_10_items_by_upload_or_file_id(
+    bot: Bot, tg: FakeTelegram
+) -> None:
+    from telegram import InputMediaDocument, InputMediaPhoto
+
+    with pytest.raises(BadRequest, match="2-10"):
+        await bot.send_media_group(USER, [InputMediaPhoto(b"\xff\xd8one")])
+    with pytest.raises(BadRequest, match="mixed"):
+        await bot.send_media_group(
+            USER, [InputMediaPhoto(b"\xff\xd8a"), InputMediaDocument(b"%PDF", filename="a.pdf")]
+        )
+    tg.rejected.clear()
+    known = tg.register_file(b"\xff\xd8known", kind="photo")
+    sent = await bot.send_media_group(
+        USER, [InputMediaPhoto(known.file_id), InputMediaPhoto(b"\xff\xd8uploaded")]
+    )
+    assert len(sent) == 2
+    stored = tg.sent_messages(USER)
+    assert [m.kind for m in stored] == ["photo", "photo"]
+    assert stored[0].file_id == known.file_id
+    assert [f.content for f in tg.stored_files()] == [b"\xff\xd8known", b"\xff\xd8uploaded"]
+    assert tg.rejected == []

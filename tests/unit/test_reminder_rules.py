@@ -152,3 +152,20 @@ class TestSchedule:
         assert next_sweep_at(CAL, local(date(2026, 12, 1), 8), SHANGHAI, nine) == local(
             date(2026, 12, 1), 9
         )
+
+
+class TestResearchTarget:
+    """From 3 working days before the target date: reminded; after it: escalated."""
+
+    def test_reminded_from_three_working_days_before(self) -> None:
+        from datetime import date
+
+        from domain.calendar import WorkingCalendar
+        from domain.research import TargetState, target_state
+
+        calendar = WorkingCalendar()
+        target = date(2026, 12, 10)  # a Thursday
+        assert target_state(calendar, target, date(2026, 12, 4)) is None  # Fri: 4 to go
+        assert target_state(calendar, target, date(2026, 12, 7)) is TargetState.SOON  # Mon
+        assert target_state(calendar, target, date(2026, 12, 10)) is TargetState.SOON
+        assert target_state(calendar, target, date(2026, 12, 11)) is TargetState.PASSED

@@ -9,7 +9,10 @@ from domain.reports import (
     TRANSITIONS,
     ReportAction,
     ReportStatus,
+    ThreadAction,
     allowed_actions,
+    check_handles,
+    check_thread_action,
     check_transition,
 )
 from domain.roles import Actor, Role
@@ -89,3 +92,53 @@ def test_closed_reports_offer_no_actions() -> None:
 def test_buttons_follow_the_table() -> None:
     assert allowed_actions(OFFICER, S.SUBMITTED) == [A.ACCEPT, A.ESCALATE]
     assert allowed_actions(STAFF, S.RESOLVED) == [A.CONFIRM_SOLVED, A.REJECT_SOLUTION]
+
+
+# --- thread actions: added to the thread, the status stays --------------------------------
+
+T = ThreadAction
+SUPERVISOR = Actor(person_id=3, role=Role.SUPERVISOR, bureau_id=1)
+_LIVE = [s for s in S if s not in (S.CLOSED, S.CLOSED_UNCONFIRMED)]
+
+THREAD_ALLOWED = {
+    *((s, T.ADD_INFO, STAFF) for s in _LIVE),
+    *((s, T.ANSWER, STAFF) for s in _LIVE),
+    *((s, T.ASK, actor) for s in _LIVE for actor in (OFFICER, SUPERVISOR)),
+    *((s, T.TRANSFER, actor) for s in _LIVE for actor in (OFFICER, SUPERVISOR)),
+    *((s, T.CONCLUSION, actor) for s in _LIVE for actor in (OFFICER, SUPERVISOR)),
+    *((s, T.PROGRESS, actor) for s in _LIVE for actor in (OFFICER, SUPERVISOR)),
+    *((s, T.RESEARCH_CONCLUSION, actor) for s in _LIVE for actor in (OFFICER, SUPERVISOR)),
+    *((s, T.NOTE, actor) for s in S for actor in (OFFICER, SUPERVISOR)),
+}
+
+
+@pytest.mark.parametrize(("status", "action", "actor"), sorted(THREAD_ALLOWED, key=str), ids=str)
+def test_thread_action_allowed(status: ReportStatus, action: ThreadAction, actor: Actor) -> None:
+    check_thread_action(actor, status, action)
+
+
+def _thread_refused() -> list[tuple[ReportStatus, ThreadAction, Actor | None]]:
+    return [
+        (status, action, actor)
+        for status in S
+        for action in T
+        for actor in (OFFICER, SUPERVISOR, STAFF, None)
+        if (status, action, actor) not in THREAD_ALLOWED
+    ]
+
+
+@pytest.mark.parametrize(("status", "action", "actor"), _thread_refused(), ids=str)
+def test_thread_action_refused(
+    status: ReportStatus, action: ThreadAction, actor: Actor | None
+) -> None:
+    with pytest.raises((InvalidTransition, NotAllowed)):
+        check_thread_action(actor, status, action)
+
+
+def test_only_the_assigned_officer_handles_a_report() -> None:
+    check_handles(OFFICER, OFFICER.person_id)
+    check_handles(SUPERVISOR, OFFICER.person_id)  # supervisors act on any report in scope
+    check_handles(None, OFFICER.person_id)  # the system's sweeps
+    with pytest.raises(NotAllowed) as refused:
+        check_handles(OFFICER, 99)  # transferred to a colleague
+    assert refused.value.key == "report.not_yours"

@@ -1,0 +1,111 @@
+"""Typed button payloads: the wire form, the 64-byte limit and forged input."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from domain.areas import ServiceArea
+from domain.reports import Urgency
+from handlers import dispatcher
+from handlers.payloads import (
+    MAX_ID,
+    AcceptReport,
+    ChangeAnswer,
+    ChooseUrgency,
+    InvalidPayload,
+    Payload,
+    RateReport,
+    SetLanguage,
+    SkipEvidence,
+    ToggleArea,
+    ViewReport,
+    unpack,
+)
+
+
+class TestWireForm:
+    @pytest.mark.parametrize(
+        ("payload", "packed"),
+        [
+            (AcceptReport(17), "rep:acc:17"),
+            (RateReport(17, 5), "rep:rate:17:5"),
+            (ToggleArea(ServiceArea.STANDARDS), f"rp:area:{ServiceArea.STANDARDS.value}"),
+            (ChooseUrgency(Urgency.URGENT), f"rp:urg:{Urgency.URGENT.value}"),
+            (ChangeAnswer(), "rp:change"),
+            (ChangeAnswer("product"), "rp:change:product"),
+            (SkipEvidence(), "cm:skip"),
+            (SetLanguage("en"), "lang:set:en"),
+        ],
+    )
+    def test_packs_to_the_readable_form_and_back(self, payload: Payload, packed: str) -> None:
+        assert payload.pack() == packed
+        assert unpack(packed) == payload
+
+    def test_the_largest_id_fits_in_64_bytes(self) -> None:
+        assert unpack(RateReport(MAX_ID, 5).pack()) == RateReport(MAX_ID, 5)
+
+    def test_a_payload_over_64_bytes_is_refused_when_built(self) -> None:
+        with pytest.raises(ValueError, match="64 bytes"):
+            SetLanguage("x" * 60).pack()
+
+    def test_a_value_with_the_separator_is_refused_when_built(self) -> None:
+        with pytest.raises(ValueError, match="cannot be packed"):
+            SetLanguage("a:b").pack()
+
+    def test_payloads_are_frozen(self) -> None:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            AcceptReport(1).report_id = 2  # type: ignore[misc]
+
+
+class TestForgedPayloads:
+    @pytest.mark.parametrize(
+        "forged",
+        [
+            "rep:view:²",  # str.isdigit() accepts it; int() does not
+            "rep:view:١٢",  # Arabic-Indic digits
+            "rep:view:" + "9" * 20,
+            f"rep:view:{MAX_ID + 1}",
+            "rep:view:-1",
+            "rep:view:+1",
+            "rep:view: 1",
+            "rep:view:",
+            "rep:view",
+            "rep:view:1:2",
+            "rep:rate:1",
+            "rep:rate:1:x",
+            "rp:area:nonsense",
+            "rp:urg:",
+            "rp:submit:extra",
+            "rep:nope:1",
+            "nope:view:1",
+            "",
+            ":",
+            "报" * 30,
+        ],
+    )
+    def test_is_invalid_not_a_crash(self, forged: str) -> None:
+        with pytest.raises(InvalidPayload):
+            unpack(forged)
+
+
+def test_every_payload_class_has_a_handler_in_its_flow() -> None:
+    """The class that builds a button is the key that finds its handler."""
+    handled = {cls for module in dispatcher.FLOWS.values() for cls in module.BUTTONS}
+    for module_name, module in dispatcher.FLOWS.items():
+        for cls in module.BUTTONS:
+            assert module_name == cls.FLOW, f"{cls.__name__} is handled outside its flow"
+    assert ViewReport in handled and SetLanguage in handled
+    sent = {cls for cls in _all_payload_classes() if "STEP" in cls.__dict__}
+    assert sent == handled
+
+
+def _all_payload_classes() -> set[type[Payload]]:
+    found: set[type[Payload]] = set()
+    pending = list(Payload.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        found.add(cls)
+        pending.extend(cls.__subclasses__())
+    return found
