@@ -59,7 +59,8 @@ async def test_telegram_consultation_typed_in_chinese(
     officer = await bind_officer(tg, world)
     staff, reference = await _scheduled_with(tg, world, officer, "明天下午3点", "对吗", "地点")
     await officer.send("线上", expect="参加人员")
-    await officer.send("王丽、企业质量部", expect="已安排")
+    await officer.press(officer.payload_starting("rep:ppok"))  # no colleagues picked
+    await officer.send("企业质量部", expect="已安排")  # a guest, typed
     when = f"{tomorrow_in_the_bots_zone()} 15:00"
     told = await tg.wait_for(
         lambda m: m.chat_id == staff.user_id and "consultation" in (m.text or "").lower()
@@ -76,7 +77,8 @@ async def test_telegram_consultation_typed_in_english(
     await officer.send(f"/start {world.officer[1]}", expect="/inbox")
     staff, _ = await _scheduled_with(tg, world, officer, "tomorrow 3pm", "is that right", "Where")
     await officer.send("online", expect="Who")
-    await officer.send("Wang Li", expect="scheduled")
+    await officer.press(officer.payload_starting("rep:ppok"))
+    await officer.send("Quality department", expect="scheduled")
     told = await tg.wait_for(
         lambda m: m.chat_id == staff.user_id and "consultation" in (m.text or "").lower()
     )
@@ -114,11 +116,17 @@ async def test_wecom_words_a_typed_reference_and_a_typed_time(
     assert reference in wecom.texts(await wecom.text(officer, "搜索 轴承"))
     # The officer accepts and schedules with a typed time, confirmed on a card.
     opened = await wecom.text(officer, reference)
-    card = opened[-1]
+    card = [m for m in opened if m["msgtype"] == "template_card"][-1]
     accept = next(k for k in WeCom.keys(card).values() if k.startswith("rep:acc:"))
     accepted = await wecom.press(officer, card, accept)
-    card = [m for m in accepted if m["msgtype"] == "template_card"][-1]
-    schedule = next(k for k in WeCom.keys(card).values() if k.startswith("rep:sch:"))
+    # The report's actions may take several cards (six buttons a card).
+    card, schedule = next(
+        (card, key)
+        for card in accepted
+        if card["msgtype"] == "template_card"
+        for key in WeCom.keys(card).values()
+        if key.startswith("rep:sch:")
+    )
     await wecom.press(officer, card, schedule)
     echo = await wecom.text(officer, "明天下午3点")
     # The fixed clock: Monday 2026-11-30 10:00 in Asia/Shanghai.
