@@ -349,6 +349,7 @@ def event_for(update: Update) -> IncomingEvent | None:
             language_hint=query.from_user.language_code,
             display_name=query.from_user.full_name,
             update_key=key,
+            private=message is None or message.chat.type == "private",
         )
     message = update.message
     if message is None or message.from_user is None:
@@ -358,6 +359,7 @@ def event_for(update: Update) -> IncomingEvent | None:
         "language_hint": user.language_code,
         "display_name": user.full_name,
         "update_key": key,
+        "private": message.chat.type == "private",
     }
     chat_id, user_id = str(message.chat.id), str(user.id)
     incoming = _incoming_file(message)

@@ -18,10 +18,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from domain.errors import DomainError
 from domain.roles import BUREAU_ROLES, SUPERVISING_ROLES, Role
+from domain.text import clean_input
 from handlers import commitments, onboarding, report_problem, reports, statistics
 from handlers.attachments import prefetched
 from handlers.core import Core
-from handlers.i18n import normalise_language, translate
+from handlers.i18n import LANGUAGES, normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
 from handlers.turn import Turn
 from handlers.usecases.people import person_seen
@@ -33,6 +34,7 @@ Step = Callable[[Turn], Awaitable[None]]
 
 FLOWS: dict[str, ModuleType] = {
     "lang": onboarding,
+    "bind": onboarding,
     "rp": report_problem,
     "rep": reports,
     "cm": commitments,
@@ -59,6 +61,9 @@ ALIASES = {"绑定": "start"}
 
 async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
     """Handle one event and return the replies for the same chat."""
+    if not event.private:
+        return [private_chat_please()]
+    event = cleaned(event)
     async with core.chat_lock(event.channel, event.chat_id):
         try:
             if event.file is not None:
@@ -76,6 +81,22 @@ async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
             log.exception("turn failed: update %s on %s", event.update_key, event.channel)
             language = normalise_language(event.language_hint) or core.default_language
             return [Reply(text=translate(language, "error.internal"))]
+
+
+def private_chat_please() -> Reply:
+    """The one answer in a group chat, in both languages: nobody there has said which is theirs."""
+    return Reply(text="\n".join(translate(lang, "error.group_chat") for lang in LANGUAGES))
+
+
+def cleaned(event: IncomingEvent) -> IncomingEvent:
+    """The event with control characters removed from everything the person typed."""
+    return dataclasses.replace(
+        event,
+        text=clean_input(event.text),
+        payload=None if event.payload is None else clean_input(event.payload),
+        selected=None if event.selected is None else [clean_input(v) for v in event.selected],
+        display_name=None if event.display_name is None else clean_input(event.display_name),
+    )
 
 
 async def _run_turn(core: Core, event: IncomingEvent) -> list[Reply]:
