@@ -22,7 +22,6 @@ import dataclasses
 import hashlib
 import hmac
 import html
-import json
 import logging
 import mimetypes
 import time
@@ -59,6 +58,7 @@ from telegram.ext import Application, BaseRateLimiter, ContextTypes, TypeHandler
 
 from bot.delivery import DeliveryError
 from bot.settings import Settings
+from bot.update_shape import BodyTooLarge, checked_update, read_capped
 from handlers.core import Core
 from handlers.dispatcher import handle
 from handlers.i18n import LANGUAGES, normalise_language, translate
@@ -615,10 +615,9 @@ class TelegramChannel:
         if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
             return Response(status_code=403)
         try:
-            body = json.loads(await request.body())
-            if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
-                raise ValueError("not an update")
-            update = Update.de_json(body, self.bot)
+            update = Update.de_json(checked_update(await read_capped(request)), self.bot)
+        except BodyTooLarge:
+            return Response(status_code=413)
         except Exception as error:
             log.warning("telegram: malformed webhook body: %s", error)
             return Response(status_code=400)
