@@ -8,18 +8,25 @@ import faulthandler
 import json
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from pydantic import ValidationError
+from pydantic import AliasChoices, ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot import cli_access
+from bot.errors import SetupError
+from bot.redact import install as install_redaction
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from domain.errors import DomainError
 from domain.roles import Party, Role
+from domain.text import clean_input
 from handlers.i18n import translate
 from storage.migrate import upgrade
 from storage.models import Bureau
@@ -35,6 +42,13 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # One line, as scripts expect; `qabot … --help` still shows the usage.
         raise CliError(message)
+
+
+def row_id(text: str) -> int:
+    """An id as typed on the command line: digits that fit a database id (BIGINT)."""
+    if not (text.isascii() and text.isdecimal()) or not 0 < int(text) < 2**63:
+        raise argparse.ArgumentTypeError(f"not an id: {text[:40]!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,13 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     enterprise_add = enterprise.add_subparsers(dest="action", required=True).add_parser("add")
     enterprise_add.add_argument("--name", required=True)
     enterprise_add.add_argument("--city", required=True)
-    enterprise_add.add_argument("--officer", required=True, type=int)
+    enterprise_add.add_argument("--officer", required=True, type=row_id)
     enterprise_add.add_argument("--credit-code")
     enterprise_add.add_argument("--json", action="store_true")
 
     commitment = commands.add_parser("commitment", help="agreement commitments")
     commitment_add = commitment.add_subparsers(dest="action", required=True).add_parser("add")
-    commitment_add.add_argument("--enterprise", required=True, type=int)
+    commitment_add.add_argument("--enterprise", required=True, type=row_id)
     commitment_add.add_argument("--party", required=True, choices=["bureau", "enterprise"])
     commitment_add.add_argument("--text", required=True)
     commitment_add.add_argument("--due", required=True, help="YYYY-MM-DD")
@@ -98,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--json", action="store_true")
     demo = commands.add_parser("demo", help="create demo data for a first try")
     demo.add_argument("--json", action="store_true")
+    cli_access.add_parsers(commands, row_id)
     return parser
 
 
@@ -105,21 +120,58 @@ def main(argv: list[str] | None = None) -> None:
     # `kill -USR1 <pid>` prints every thread's stack: how a hung process is diagnosed.
     faulthandler.register(signal.SIGUSR1)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    redact = install_redaction([])
     as_json = "--json" in (argv if argv is not None else sys.argv[1:])
     try:
         args = build_parser().parse_args(argv)
+        clean_arguments(args)
         settings = Settings()
+        redact = install_redaction(settings.secret_values())
         sys.exit(COMMANDS[args.command](args, settings) or 0)
-    except CliError as error:
-        _fail(str(error), as_json)
+    except (CliError, SetupError) as error:
+        _fail(redact(str(error)), as_json)
     except ValidationError as error:
-        first = error.errors()[0]
-        _fail(f"setting {first['loc'][0] if first['loc'] else ''}: {first['msg']}", as_json)
+        _fail(_setting_error(error), as_json)
     except DomainError as error:
         _fail(translate(Settings().language, error.key, **error.params), as_json)
+    except (SQLAlchemyError, ConnectionError, socket.gaierror) as error:
+        _fail(redact(database_error(error)), as_json)
+
+
+def _setting_error(error: ValidationError) -> str:
+    """Name the environment variable (QABOT_LISTEN), not the field, and never echo its value."""
+    first = error.errors()[0]
+    field_name = str(first["loc"][0]) if first["loc"] else ""
+    field = Settings.model_fields.get(field_name)
+    alias = field.validation_alias if field else None
+    name = (
+        alias
+        if isinstance(alias, str)
+        else (alias.choices[0] if isinstance(alias, AliasChoices) else field_name)
+    )
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"setting {name}: {message}"
+
+
+def clean_arguments(args: argparse.Namespace) -> None:
+    """Control characters typed (or pasted) into arguments go the way of chat text."""
+    for name, value in vars(args).items():
+        if isinstance(value, str):
+            setattr(args, name, clean_input(value))
+
+
+def database_error(error: BaseException) -> str:
+    """One line for a database that cannot be reached or read (PostgreSQL down, not SQLite)."""
+    original = getattr(error, "orig", None) or error
+    reason = " ".join(str(original).split()) or type(original).__name__
+    url = make_url(Settings().database_url).render_as_string(hide_password=True)
+    return f"database {url}: {reason[:300]}"
 
 
 def _fail(message: str, as_json: bool) -> NoReturn:
+    # One line, whatever the error carried (a proxy's HTML page, a multi-line driver message).
+    message = " ".join(message.split())
+    message = message if len(message) <= 400 else message[:399] + "…"
     if as_json:
         print(json.dumps({"error": message}, ensure_ascii=False))
     print(f"qabot: error: {message}", file=sys.stderr)
@@ -369,4 +421,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int | None]] = {
     "console": cmd_console,
     "run": cmd_run,
     "remind": cmd_remind,
+    **cli_access.COMMANDS,
 }

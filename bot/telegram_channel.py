@@ -19,7 +19,6 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import hmac
 import html
 import logging
@@ -420,9 +419,7 @@ class TelegramChannel:
         # Called after each handled update: `qabot run` wakes the outbox worker with it.
         self.after_turn = after_turn
         self.webhook_url = settings.telegram_webhook_url
-        self.webhook_secret = settings.telegram_webhook_secret or _derived_secret(
-            settings.telegram_bot_token
-        )
+        self.webhook_secret = settings.webhook_secret
         self.application = (
             Application.builder()
             .token(settings.telegram_bot_token)
@@ -804,8 +801,3 @@ def _chat_key(update: Update) -> str:
         return str(chat.id)
     user = update.effective_user
     return f"user:{user.id}" if user is not None else f"update:{update.update_id}"
-
-
-def _derived_secret(token: str) -> str:
-    """A webhook secret when none is configured: the header is checked in every case."""
-    return hashlib.sha256(("qabot-webhook:" + token).encode()).hexdigest()

@@ -130,7 +130,7 @@ def _reference(row: dict[str, Any], column: str, known: dict[str, int], number: 
     value = _text(row, column)
     if value in known:
         return known[value]
-    if value.isdigit():
+    if value.isascii() and value.isdecimal() and 0 < int(value) < 2**63:
         return int(value)
     raise ImportRowError(number, f"{column} {value!r} is neither a ref above nor an id")
 

@@ -31,6 +31,7 @@ LINK_CODE_LIFETIME = timedelta(minutes=10)
 # A leaked officer code that was never used stops working on its own; `qabot code reissue`.
 OFFICER_CODE_LIFETIME = timedelta(days=14)
 MAX_NAME = 100
+MAX_CITY = 50  # bureaus.city is VARCHAR(50)
 
 
 def actor_of(person: Person) -> Actor:
@@ -51,16 +52,16 @@ def normalise_code(text: str) -> str:
     return "".join(text.split()).upper().replace("-", "")
 
 
-def clean_name(text: str, key: str = "error.name_invalid") -> str:
+def clean_name(text: str, key: str = "error.name_invalid", limit: int = MAX_NAME) -> str:
     name = " ".join(text.split())
-    if not name or len(name) > MAX_NAME:
-        raise DomainError(key, limit=MAX_NAME)
+    if not name or len(name) > limit:
+        raise DomainError(key, limit=limit)
     return name
 
 
 async def bureau_for(session: AsyncSession, city: str) -> Bureau:
     """Find or create the bureau of a city; "省局" means the provincial bureau."""
-    city = clean_name(city, "error.city_invalid")
+    city = clean_name(city, "error.city_invalid", MAX_CITY)
     if city.lower() in PROVINCE_NAMES:
         found = await session.scalar(select(Bureau).where(Bureau.is_province.is_(True)))
         if found is None:
