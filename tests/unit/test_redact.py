@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bot.redact import Redactor, RedactingFilter
+from bot.redact import RedactingFilter, Redactor
 
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 WEBHOOK_SECRET = "9f2c" * 16
