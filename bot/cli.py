@@ -313,8 +313,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
     _with_runtime(settings, lambda runtime: run(settings, runtime))
 
 
-def cmd_remind(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_remind(args: argparse.Namespace, settings: Settings) -> int | None:
     from bot.delivery import Delivery, close_senders, open_senders
+    from bot.remind_run import deliver_until_done, sleeper_for
     from bot.runner import configured_channels
     from domain.clock import FixedClock
     from domain.reminders import QuietHours
@@ -334,15 +335,23 @@ def cmd_remind(args: argparse.Namespace, settings: Settings) -> None:
             delivered = None
             if channels:
                 await delivery.recover()
-                delivered = await delivery.run_once()
+                outcome = await deliver_until_done(
+                    delivery, runtime.core, sleeper_for(runtime.core.clock)
+                )
+                delivered = {**outcome.report.__dict__, "undelivered": outcome.undelivered}
         finally:
             await close_senders(channels)
         result: dict[str, Any] = swept.to_json()
         result["channels"] = [channel.channel for channel in channels]
-        result["delivery"] = delivered.__dict__ if delivered else None
+        result["delivery"] = delivered
         result["summary"] = swept.summary() + (
-            "; delivered {sent}, retrying {retried}, failed {failed}, deferred {deferred}".format(
-                **delivered.__dict__
+            "; delivered {sent}, retried {retried}, failed {failed}, deferred {deferred}".format(
+                **delivered
+            )
+            + (
+                f"; {delivered['undelivered']} NOT delivered (still in the outbox)"
+                if delivered["undelivered"]
+                else ""
             )
             if delivered
             else "; no channel configured, queued only"
@@ -351,6 +360,8 @@ def cmd_remind(args: argparse.Namespace, settings: Settings) -> None:
 
     result = _with_runtime(settings, work)
     _print(args, result, result["summary"])
+    # Non-zero for cron: something the sweep queued did not reach its person in this run.
+    return 1 if result["delivery"] and result["delivery"]["undelivered"] else None
 
 
 def _instant(text: str, settings: Settings) -> datetime:
