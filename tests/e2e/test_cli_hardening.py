@@ -209,3 +209,17 @@ def test_a_mistyped_api_url_does_not_print_the_token(
     assert "telegram" in line
     secret_part = TOKEN.split(":")[1]
     assert secret_part not in result.stderr + result.stdout
+
+
+def test_control_characters_typed_or_imported_are_not_stored(
+    env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    officer = json_out(
+        run(["officer", "add", "--name", "王\x1b[31m丽\x01", "--city", "杭州市", "--json"], env)
+    )
+    assert officer["name"] == "王[31m丽"
+    table = tmp_path / "people.csv"
+    table.write_text("type,ref,name,city\nofficer,a,李\x00强\x07,宁波市\n", encoding="utf-8")
+    imported = json_out(run(["import", str(table), "--json"], env))
+    assert imported["officers"][0]["name"] == "李强"
