@@ -47,7 +47,9 @@ class _Parser(argparse.ArgumentParser):
 def row_id(text: str) -> int:
     """An id as typed on the command line: digits that fit a database id (BIGINT)."""
     if not (text.isascii() and text.isdecimal()) or not 0 < int(text) < 2**63:
-        raise argparse.ArgumentTypeError(f"not an id: {text[:40]!r}")
+        raise argparse.ArgumentTypeError(
+            f"invalid int value: {text[:40]!r} (an id is 1 to 2**63-1)"
+        )
     return int(text)
 
 

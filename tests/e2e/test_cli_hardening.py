@@ -50,11 +50,8 @@ def audit_actions(url: str, tmp_path: Path) -> list[str]:
     return asyncio.run(go())
 
 
-def test_codes_accounts_and_staff_can_be_managed(
-    env: dict[str, str],  # noqa: F811
-    tmp_path: Path,
-) -> None:
-    url = env["DATABASE_URL"]
+def officer_and_enterprise(env: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:  # noqa: F811
+    """An officer and an enterprise assigned to them, through the command line."""
     officer = json_out(run(["officer", "add", "--name", "王丽", "--city", "杭州市", "--json"], env))
     firm = json_out(
         run(
@@ -63,6 +60,15 @@ def test_codes_accounts_and_staff_can_be_managed(
             env,
         )
     )
+    return officer, firm
+
+
+def test_codes_accounts_and_staff_can_be_managed(
+    env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    url = env["DATABASE_URL"]
+    officer, firm = officer_and_enterprise(env)
     assert "绑定成功" in chat_says(url, tmp_path, "zhang", f"/start {firm['code']}")
 
     staff = json_out(run(["staff", "list", "--enterprise", str(firm["id"]), "--json"], env))
@@ -115,14 +121,7 @@ def test_typos_and_broken_setups_end_in_one_line(
     tmp_path: Path,
     busy_port: int,
 ) -> None:
-    officer = json_out(run(["officer", "add", "--name", "王丽", "--city", "杭州市", "--json"], env))
-    firm = json_out(
-        run(
-            ["enterprise", "add", "--name", "精工", "--city", "杭州市"]
-            + ["--officer", str(officer["id"]), "--json"],
-            env,
-        )
-    )
+    officer, firm = officer_and_enterprise(env)
     corrupt = tmp_path / "corrupt.sqlite3"
     corrupt.write_bytes(b"this is not a database file at all" * 100)
     long_field = tmp_path / "long.csv"
@@ -145,7 +144,7 @@ def test_typos_and_broken_setups_end_in_one_line(
         (
             ["enterprise", "add", "--name", "x", "--city", "杭州市", "--officer", "9" * 20],
             {},
-            "not an id",
+            "invalid int value",
         ),
         (["officer", "add", "--name", "x", "--city", "市" * 60], {}, "50"),
         (["import", str(long_field)], {}, "field larger than field limit"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +10,7 @@ import pytest
 from tests.conftest import World
 from tests.e2e.telegram_support import BotProcess, Person
 from tests.e2e.test_telegram_polling import tg, world, world_db  # noqa: F401 (fixtures)
+from tests.e2e.test_telegram_webhook import bot  # noqa: F401 (fixture)
 from tests.fakes.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -21,21 +20,8 @@ USER = {"id": 5, "is_bot": False, "first_name": "X"}
 MESSAGE = {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}, "from": USER}
 
 
-@pytest.fixture
-async def bot(
-    tg: FakeTelegram,  # noqa: F811
-    world_db: tuple[str, World],  # noqa: F811
-    tmp_path: Path,
-) -> AsyncIterator[BotProcess]:
-    process = BotProcess(tg, world_db[0], tmp_path, webhook=True)
-    await process.start()
-    yield process
-    await process.stop()
-    assert "Traceback" not in process.log(), process.log()
-
-
 async def test_oversized_and_type_confused_bodies_are_refused(
-    bot: BotProcess,
+    bot: BotProcess,  # noqa: F811
     tg: FakeTelegram,  # noqa: F811
     world: World,  # noqa: F811
 ) -> None:

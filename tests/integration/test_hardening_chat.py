@@ -14,16 +14,10 @@ from handlers.dispatcher import handle
 from handlers.messages import IncomingEvent
 from storage.models import AuditEntry, ChannelIdentity, ConversationState, Person, Report
 from tests.conftest import World
+from tests.integration.test_conversations import bind
 from tests.support import Chat
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-async def bind(core: Core, user: str, code: str) -> Chat:
-    chat = Chat(core, user)
-    replies = await chat.send(f"/start {code}")
-    assert "绑定成功" in replies[0].text, replies[0].text
-    return chat
 
 
 async def audited(core: Core, action: str) -> int:
