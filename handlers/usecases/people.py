@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
+from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.binding import FAILURE_MEMORY, bind_wait
@@ -238,6 +240,7 @@ async def try_bind(
     The caller keeps the transaction when this raises: the refusal itself is the record.
     """
     where = {"channel": channel, "chat_id": chat_id, "external_id": external_id}
+    await _one_attempt_at_a_time(session, f"{channel}:chat:{chat_id}", f"{channel}:{external_id}")
     failures = await session.scalars(
         select(BindingFailure.at).where(
             BindingFailure.channel == channel,
@@ -259,6 +262,21 @@ async def try_bind(
         session.add(BindingFailure(at=now, **where))
         audit(session, None, "binding.failed", "chat", None, now, reason=refusal.key, **where)
         raise
+
+
+async def _one_attempt_at_a_time(session: AsyncSession, *keys: str) -> None:
+    """Serialise binding attempts of a chat and an account until this transaction ends.
+
+    Otherwise concurrent turns (PostgreSQL runs several at once, on several instances) would
+    each count the failures before any of them is stored and all pass the limit. SQLite runs
+    one writing turn at a time already.
+    """
+    engine = session.bind
+    if engine is None or engine.dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):  # one order everywhere: no deadlock between two attempts
+        number = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+        await session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": number - 2**63})
 
 
 async def bind(

@@ -13,7 +13,7 @@ from handlers.core import Core
 from handlers.dispatcher import handle
 from handlers.messages import IncomingEvent
 from storage.models import AuditEntry, ChannelIdentity, ConversationState, Person, Report
-from tests.conftest import World
+from tests.conftest import World, build_world
 from tests.integration.test_conversations import bind
 from tests.support import Chat
 
@@ -90,8 +90,9 @@ class TestGroupChats:
 
 class TestCodeGuessing:
     async def test_thirty_wrong_codes_from_ten_chats_are_throttled_and_audited(
-        self, core: Core, world: World
+        self, any_core: Core
     ) -> None:
+        core, world = any_core, await build_world(any_core)
         # One account guessing from ten chats, three codes each, all at once; meanwhile an
         # officer asks for /help.
         async def guess(chat: int, attempt: int) -> str:
