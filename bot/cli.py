@@ -8,19 +8,26 @@ import faulthandler
 import json
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from pydantic import ValidationError
+from pydantic import AliasChoices, ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot import cli_agreement, logs
+from bot import cli_access, cli_agreement, logs
+from bot.cli_args import row_id
+from bot.errors import SetupError
+from bot.redact import install as install_redaction
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from domain.errors import DomainError
 from domain.roles import Party, Role
+from domain.text import clean_input
 from handlers.i18n import translate
 from storage.migrate import upgrade
 from storage.models import Bureau
@@ -64,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     enterprise_add = enterprise_actions.add_parser("add")
     enterprise_add.add_argument("--name", required=True)
     enterprise_add.add_argument("--city", required=True)
-    enterprise_add.add_argument("--officer", required=True, type=int)
+    enterprise_add.add_argument("--officer", required=True, type=row_id)
     enterprise_add.add_argument("--credit-code")
     enterprise_add.add_argument(
         "--industry-code", type=_industry_code, help="GB/T 4754, e.g. C3443"
@@ -74,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commitment = commands.add_parser("commitment", help="agreement commitments")
     commitment_add = commitment.add_subparsers(dest="action", required=True).add_parser("add")
-    commitment_add.add_argument("--enterprise", required=True, type=int)
+    commitment_add.add_argument("--enterprise", required=True, type=row_id)
     commitment_add.add_argument("--party", required=True, choices=["bureau", "enterprise"])
     commitment_add.add_argument("--text", required=True)
     commitment_add.add_argument("--due", required=True, help="YYYY-MM-DD")
@@ -107,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="create demo data for a first try")
     demo.add_argument("--json", action="store_true")
     cli_agreement.add_parser(commands)
+    cli_access.add_parsers(commands, row_id)
     # Management commands live in their own modules; each sets its handler as `run`.
     from bot import cli_admin, cli_calendar
 
@@ -119,23 +127,61 @@ def main(argv: list[str] | None = None) -> None:
     # `kill -USR1 <pid>` prints every thread's stack: how a hung process is diagnosed.
     faulthandler.register(signal.SIGUSR1)
     logs.configure()
+    redact = install_redaction([])
     as_json = "--json" in (argv if argv is not None else sys.argv[1:])
     try:
         args = build_parser().parse_args(argv)
+        clean_arguments(args)
         settings = Settings()
+        # The log handlers first: redaction is installed on the handlers that exist.
         logs.configure(settings.log_format, settings.instance_name)
+        redact = install_redaction(settings.secret_values())
         command = getattr(args, "run", None) or COMMANDS[args.command]
         sys.exit(command(args, settings) or 0)
-    except CliError as error:
-        _fail(str(error), as_json)
+    except (CliError, SetupError) as error:
+        _fail(redact(str(error)), as_json)
     except ValidationError as error:
-        first = error.errors()[0]
-        _fail(f"setting {first['loc'][0] if first['loc'] else ''}: {first['msg']}", as_json)
+        _fail(_setting_error(error), as_json)
     except DomainError as error:
         _fail(translate(Settings().language, error.key, **error.params), as_json)
+    except (SQLAlchemyError, ConnectionError, socket.gaierror) as error:
+        _fail(redact(database_error(error)), as_json)
+
+
+def _setting_error(error: ValidationError) -> str:
+    """Name the environment variable (QABOT_LISTEN), not the field, and never echo its value."""
+    first = error.errors()[0]
+    field_name = str(first["loc"][0]) if first["loc"] else ""
+    field = Settings.model_fields.get(field_name)
+    alias = field.validation_alias if field else None
+    name = (
+        alias
+        if isinstance(alias, str)
+        else (alias.choices[0] if isinstance(alias, AliasChoices) else field_name)
+    )
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"setting {name}: {message}"
+
+
+def clean_arguments(args: argparse.Namespace) -> None:
+    """Control characters typed (or pasted) into arguments go the way of chat text."""
+    for name, value in vars(args).items():
+        if isinstance(value, str):
+            setattr(args, name, clean_input(value))
+
+
+def database_error(error: BaseException) -> str:
+    """One line for a database that cannot be reached or read (PostgreSQL down, not SQLite)."""
+    original = getattr(error, "orig", None) or error
+    reason = " ".join(str(original).split()) or type(original).__name__
+    url = make_url(Settings().database_url).render_as_string(hide_password=True)
+    return f"database {url}: {reason[:300]}"
 
 
 def _fail(message: str, as_json: bool) -> NoReturn:
+    # One line, whatever the error carried (a proxy's HTML page, a multi-line driver message).
+    message = " ".join(message.split())
+    message = message if len(message) <= 400 else message[:399] + "…"
     if as_json:
         print(json.dumps({"error": message}, ensure_ascii=False))
     print(f"qabot: error: {message}", file=sys.stderr)
@@ -288,8 +334,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
     _with_runtime(settings, lambda runtime: run(settings, runtime))
 
 
-def cmd_remind(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_remind(args: argparse.Namespace, settings: Settings) -> int | None:
     from bot.delivery import Delivery, close_senders, open_senders
+    from bot.remind_run import deliver_until_done, sleeper_for
     from bot.runner import configured_channels
     from domain.clock import FixedClock
     from domain.reminders import QuietHours
@@ -309,15 +356,23 @@ def cmd_remind(args: argparse.Namespace, settings: Settings) -> None:
             delivered = None
             if channels:
                 await delivery.recover()
-                delivered = await delivery.run_once()
+                outcome = await deliver_until_done(
+                    delivery, runtime.core, sleeper_for(runtime.core.clock)
+                )
+                delivered = {**outcome.report.__dict__, "undelivered": outcome.undelivered}
         finally:
             await close_senders(channels)
         result: dict[str, Any] = swept.to_json()
         result["channels"] = [channel.channel for channel in channels]
-        result["delivery"] = delivered.__dict__ if delivered else None
+        result["delivery"] = delivered
         result["summary"] = swept.summary() + (
-            "; delivered {sent}, retrying {retried}, failed {failed}, deferred {deferred}".format(
-                **delivered.__dict__
+            "; delivered {sent}, retried {retried}, failed {failed}, deferred {deferred}".format(
+                **delivered
+            )
+            + (
+                f"; {delivered['undelivered']} NOT delivered (still in the outbox)"
+                if delivered["undelivered"]
+                else ""
             )
             if delivered
             else "; no channel configured, queued only"
@@ -326,6 +381,8 @@ def cmd_remind(args: argparse.Namespace, settings: Settings) -> None:
 
     result = _with_runtime(settings, work)
     _print(args, result, result["summary"])
+    # Non-zero for cron: something the sweep queued did not reach its person in this run.
+    return 1 if result["delivery"] and result["delivery"]["undelivered"] else None
 
 
 def _instant(text: str, settings: Settings) -> datetime:
@@ -425,4 +482,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int | None]] = {
     "run": cmd_run,
     "remind": cmd_remind,
     "agreement": cli_agreement.cmd_agreement,
+    **cli_access.COMMANDS,
 }

@@ -8,6 +8,7 @@ from datetime import datetime, time
 from typing import Any
 
 from bot.cli import CliError, _print, _with_runtime
+from bot.cli_args import row_id
 from bot.runtime import Runtime
 from bot.settings import Settings
 from domain.dates import parse_date
@@ -23,7 +24,7 @@ def add_parsers(commands: Any, officer_actions: Any, enterprise_actions: Any) ->
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=cmd_officer_list)
     edit = officer_actions.add_parser("edit", help="change name, role or bureau")
-    edit.add_argument("id", type=int)
+    edit.add_argument("id", type=row_id)
     edit.add_argument("--name")
     edit.add_argument("--role", choices=["officer", "supervisor", "admin"])
     edit.add_argument("--city", help="move to this city's bureau (or 省局)")
@@ -32,17 +33,17 @@ def add_parsers(commands: Any, officer_actions: Any, enterprise_actions: Any) ->
     deactivate = officer_actions.add_parser(
         "deactivate", help="someone who left: codes stop working, no more notifications"
     )
-    deactivate.add_argument("id", type=int)
+    deactivate.add_argument("id", type=row_id)
     deactivate.add_argument("--json", action="store_true")
     deactivate.set_defaults(run=cmd_officer_deactivate)
 
     listing = enterprise_actions.add_parser("list", help="enterprises and their officers")
-    listing.add_argument("--officer", type=int)
+    listing.add_argument("--officer", type=row_id)
     listing.add_argument("--city")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(run=cmd_enterprise_list)
     edit = enterprise_actions.add_parser("edit", help="change name or credit code")
-    edit.add_argument("id", type=int)
+    edit.add_argument("id", type=row_id)
     edit.add_argument("--name")
     edit.add_argument("--credit-code")
     edit.add_argument("--json", action="store_true")
@@ -50,9 +51,9 @@ def add_parsers(commands: Any, officer_actions: Any, enterprise_actions: Any) ->
     reassign = enterprise_actions.add_parser(
         "reassign", help="give enterprises (IDs, or all of --from) to another officer"
     )
-    reassign.add_argument("ids", type=int, nargs="*", metavar="ID")
-    reassign.add_argument("--from", dest="from_officer", type=int, help="all of this officer's")
-    reassign.add_argument("--officer", type=int, required=True, help="the new officer")
+    reassign.add_argument("ids", type=row_id, nargs="*", metavar="ID")
+    reassign.add_argument("--from", dest="from_officer", type=row_id, help="all of this officer's")
+    reassign.add_argument("--officer", type=row_id, required=True, help="the new officer")
     reassign.add_argument(
         "--open-reports", action="store_true", help="also the open reports the old officer took"
     )
@@ -60,8 +61,8 @@ def add_parsers(commands: Any, officer_actions: Any, enterprise_actions: Any) ->
     reassign.set_defaults(run=cmd_enterprise_reassign)
 
     trail = commands.add_parser("audit", help="the audit trail, readable")
-    trail.add_argument("--enterprise", type=int)
-    trail.add_argument("--person", type=int)
+    trail.add_argument("--enterprise", type=row_id)
+    trail.add_argument("--person", type=row_id)
     trail.add_argument("--since", help="YYYY-MM-DD (local day)")
     trail.add_argument("--limit", type=int, default=1000, help="the newest N (default 1000)")
     trail.add_argument("--json", action="store_true")

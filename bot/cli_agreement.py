@@ -7,6 +7,7 @@ import json
 from datetime import date
 from typing import Any
 
+from bot.cli_args import row_id
 from bot.runtime import Runtime
 from bot.settings import Settings
 from domain.agreements import days_left, mean_score
@@ -19,17 +20,17 @@ def add_parser(commands: Any) -> None:
     agreement = commands.add_parser("agreement", help="an agreement's period and signatories")
     actions = agreement.add_subparsers(dest="action", required=True)
     setting = actions.add_parser("set", help="set the period and signatories (audited)")
-    setting.add_argument("--enterprise", required=True, type=int)
+    setting.add_argument("--enterprise", required=True, type=row_id)
     setting.add_argument("--start", required=True, help="YYYY-MM-DD")
     setting.add_argument("--end", required=True, help="YYYY-MM-DD")
     setting.add_argument("--bureau-signatory", help="who signed for the bureau")
     setting.add_argument(
-        "--bureau-signatory-id", type=int, help="the bureau's signing person, as a person id"
+        "--bureau-signatory-id", type=row_id, help="the bureau's signing person, as a person id"
     )
     setting.add_argument("--enterprise-signatory", help="who signed for the enterprise")
     setting.add_argument("--json", action="store_true")
     showing = actions.add_parser("show", help="the period, days left, open commitments")
-    showing.add_argument("--enterprise", required=True, type=int)
+    showing.add_argument("--enterprise", required=True, type=row_id)
     showing.add_argument("--json", action="store_true")
 
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from domain.text import clean_input
 from handlers.usecases.bulk_import import normalise_header
 
 
@@ -37,6 +38,7 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
             f"{path.name}: the first row must name the columns, with a 'type' column"
         )
     rows = []
+    table = [[clean_input(c) if isinstance(c, str) else c for c in cells] for cells in table]
     for number, cells in enumerate(table[1:], start=2):
         if any(cell not in (None, "") for cell in cells):
             rows.append((number, dict(zip(header, cells, strict=False))))
@@ -47,7 +49,11 @@ def _read_csv(path: Path) -> list[list[Any]]:
     try:
         # utf-8-sig: Excel on Windows saves CSV with a byte-order mark.
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            return [row for row in csv.reader(handle)]
+            reader = csv.reader(handle)
+            return [row for row in reader]
+    except csv.Error as error:
+        # e.g. a field over the csv module's 131,072 characters: no import column needs that.
+        raise ImportFileError(f"{path.name}: line {reader.line_num}: {error}") from None
     except UnicodeDecodeError:
         raise ImportFileError(f"{path.name}: save the CSV as UTF-8") from None
     except OSError as error:

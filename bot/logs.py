@@ -34,6 +34,9 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            # Already formatted (and redacted) by bot.redact's filter.
+            line["exception"] = record.exc_text
         return json.dumps(line, ensure_ascii=False)
 
 

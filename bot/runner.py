@@ -11,6 +11,7 @@ import uvicorn
 
 from bot.channels import Channel
 from bot.delivery import Delivery
+from bot.errors import SetupError
 from bot.runtime import Runtime
 from bot.scheduler import deliver_and_remind
 from bot.settings import Settings
@@ -45,14 +46,22 @@ async def run(settings: Settings, runtime: Runtime) -> None:
     host, port = settings.listen_host_port
     # Bound and listening before any channel starts: early requests wait in the backlog.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listening = socket.create_server((host, port), family=family)
+    try:
+        listening = socket.create_server((host, port), family=family)
+    except OSError as error:
+        raise SetupError(f"QABOT_LISTEN {host}:{port}: {error.strerror or error}") from None
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     serving = asyncio.create_task(server.serve(sockets=[listening]), name="web")
     started: list[Channel] = []
     working: asyncio.Task[None] | None = None
     try:
         for channel in channels:
-            await channel.start()
+            try:
+                await channel.start()
+            except Exception as error:
+                # A refused token or an unreachable API at start is the operator's to fix.
+                log.debug("starting %s failed", channel.channel, exc_info=True)
+                raise SetupError(f"{channel.channel} could not start: {error}") from None
             started.append(channel)
         log.info("qabot running: %s on %s:%s", ", ".join(c.channel for c in channels), host, port)
         working = asyncio.create_task(

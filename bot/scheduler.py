@@ -4,9 +4,10 @@ start-up when today's sweep was missed while the bot was down (table `sweep_runs
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import time
+from datetime import datetime, time
 
 from bot.delivery import Delivery
 from domain.calendar import local_date
@@ -14,6 +15,7 @@ from domain.reminders import QuietHours, next_sweep_at, sweep_is_due
 from handlers.core import Core
 from handlers.usecases.calendar import refresh_calendar
 from handlers.usecases.reminders import SweepReport, sweep, swept_on
+from storage.db import create_engine, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ class Scheduler:
         already = await swept_on(self.core, local_date(now, self.core.tz))
         if not sweep_is_due(self.core.calendar, now, self.core.tz, self.remind_at, already):
             return None
-        report = await sweep(self.core, now)
+        report = await asyncio.to_thread(sweep_elsewhere, self.core, now)
         log.warning("reminder sweep ran: %s", report.summary())
         if self.delivery is not None:
             # Deliver at once rather than at the worker's next idle wake-up.
@@ -62,6 +64,25 @@ class Scheduler:
             except Exception:
                 log.exception("reminder sweep failed; trying again at the next check")
             await self.sleep(self.seconds_to_next())
+
+
+def sweep_elsewhere(core: Core, now: datetime) -> SweepReport:
+    """Run a sweep in this (worker) thread, on its own event loop and connections.
+
+    The sweep counts working days in Python; however long that takes, the bot's event loop
+    (turns, webhooks, /healthz) keeps running. Connections belong to the loop that opened
+    them, so the sweep gets its own engine on the same database.
+    """
+
+    async def go() -> SweepReport:
+        engine = create_engine(core.sessions.kw["bind"].url.render_as_string(hide_password=False))
+        try:
+            own = dataclasses.replace(core, sessions=session_factory(engine), _turn_slots=None)
+            return await sweep(own, now)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
 
 
 async def deliver_and_remind(core: Core, remind_at: time, delivery: Delivery) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import time
 from functools import cached_property
 from pathlib import Path
@@ -41,11 +42,31 @@ class Settings(BaseSettings):
     remind_at: time = Field(time(9, 0), validation_alias="QABOT_REMIND_AT")
     data_dir: Path = Field(Path("var"), validation_alias=AliasChoices("QABOT_DATA_DIR"))
     first_response_working_days: int = Field(
-        2, validation_alias=AliasChoices("QABOT_FIRST_RESPONSE_DAYS")
+        2, ge=1, le=60, validation_alias=AliasChoices("QABOT_FIRST_RESPONSE_DAYS")
     )
     log_format: Literal["text", "json"] = Field("text", validation_alias="QABOT_LOG_FORMAT")
     # Named in every JSON log line; default host:pid.
     instance_name: str | None = Field(None, validation_alias="QABOT_INSTANCE")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, colon, port = value.rpartition(":")
+        if not colon or not port.isdecimal() or not 0 < int(port) < 65536:
+            raise ValueError(f"QABOT_LISTEN must be host:port (e.g. 127.0.0.1:8080), not {value!r}")
+        return value
+
+    @field_validator("wecom_aes_key")
+    @classmethod
+    def _aes_key(cls, value: str | None) -> str | None:
+        if value:
+            from bot.wecom_crypto import WeComCrypto
+
+            try:
+                WeComCrypto("token", value, "corp")  # derives the key, or says what is wrong
+            except ValueError as error:
+                raise ValueError(f"WECOM_AES_KEY: {error}") from None
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -71,6 +92,34 @@ class Settings(BaseSettings):
     def listen_host_port(self) -> tuple[str, int]:
         host, _, port = self.listen.rpartition(":")
         return host.strip("[]") or "127.0.0.1", int(port)
+
+    @property
+    def webhook_secret(self) -> str:
+        """TELEGRAM_WEBHOOK_SECRET, or one derived from the token: the header is always checked."""
+        if self.telegram_webhook_secret:
+            return self.telegram_webhook_secret
+        token = self.telegram_bot_token or ""
+        return hashlib.sha256(("qabot-webhook:" + token).encode()).hexdigest()
+
+    def secret_values(self) -> list[str | None]:
+        """Every configured secret, for redaction from logs and errors."""
+        return [
+            self.telegram_bot_token,
+            self.webhook_secret if self.telegram_bot_token else self.telegram_webhook_secret,
+            self.wecom_secret,
+            self.wecom_token,
+            self.wecom_aes_key,
+            self.database_password,
+        ]
+
+    @property
+    def database_password(self) -> str | None:
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(self.database_url).password  # type: ignore[return-value]
+        except Exception:
+            return None
 
     @property
     def telegram_enabled(self) -> bool:

@@ -19,10 +19,8 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import hmac
 import html
-import json
 import logging
 import mimetypes
 import time
@@ -60,6 +58,7 @@ from telegram.ext import Application, BaseRateLimiter, ContextTypes, TypeHandler
 
 from bot.delivery import DeliveryError
 from bot.settings import Settings
+from bot.update_shape import BodyTooLarge, checked_update, read_capped
 from handlers.core import Core
 from handlers.dispatcher import handle
 from handlers.i18n import LANGUAGES, normalise_language, translate
@@ -351,6 +350,7 @@ def event_for(update: Update) -> IncomingEvent | None:
             language_hint=query.from_user.language_code,
             display_name=query.from_user.full_name,
             update_key=key,
+            private=message is None or message.chat.type == "private",
         )
     message = update.message
     if message is None or message.from_user is None:
@@ -360,6 +360,7 @@ def event_for(update: Update) -> IncomingEvent | None:
         "language_hint": user.language_code,
         "display_name": user.full_name,
         "update_key": key,
+        "private": message.chat.type == "private",
     }
     chat_id, user_id = str(message.chat.id), str(user.id)
     incoming = _incoming_file(message)
@@ -424,9 +425,7 @@ class TelegramChannel:
         # Called after each handled update: `qabot run` wakes the outbox worker with it.
         self.after_turn = after_turn
         self.webhook_url = settings.telegram_webhook_url
-        self.webhook_secret = settings.telegram_webhook_secret or _derived_secret(
-            settings.telegram_bot_token
-        )
+        self.webhook_secret = settings.webhook_secret
         self.application = (
             Application.builder()
             .token(settings.telegram_bot_token)
@@ -619,10 +618,9 @@ class TelegramChannel:
         if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
             return Response(status_code=403)
         try:
-            body = json.loads(await request.body())
-            if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
-                raise ValueError("not an update")
-            update = Update.de_json(body, self.bot)
+            update = Update.de_json(checked_update(await read_capped(request)), self.bot)
+        except BodyTooLarge:
+            return Response(status_code=413)
         except Exception as error:
             log.warning("telegram: malformed webhook body: %s", error)
             return Response(status_code=400)
@@ -842,8 +840,3 @@ def _chat_key(update: Update) -> str:
         return str(chat.id)
     user = update.effective_user
     return f"user:{user.id}" if user is not None else f"update:{update.update_id}"
-
-
-def _derived_secret(token: str) -> str:
-    """A webhook secret when none is configured: the header is checked in every case."""
-    return hashlib.sha256(("qabot-webhook:" + token).encode()).hexdigest()

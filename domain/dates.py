@@ -18,9 +18,10 @@ def parse_date(text: str) -> date | None:
     if match is None:
         return None
     try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         return None
+    return day if in_bounds(day) else None
 
 
 def parse_date_time(text: str) -> datetime | None:
@@ -30,6 +31,18 @@ def parse_date_time(text: str) -> datetime | None:
         return None
     try:
         day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-        return datetime.combine(day, time(int(match.group(4)), int(match.group(5) or 0)))
+        when = datetime.combine(day, time(int(match.group(4)), int(match.group(5) or 0)))
     except ValueError:
         return None
+    return when if in_bounds(day) else None
+
+
+# Dates people enter (due dates, target dates, consultations) must lie in this span: a typo
+# such as 0206-12-01 for 2026-12-01 is refused at the door instead of living in the data.
+EARLIEST_YEAR = 2000
+LATEST_YEAR = 2100
+
+
+def in_bounds(day: date) -> bool:
+    """Tell whether `day` lies within the years qabot accepts as input."""
+    return EARLIEST_YEAR <= day.year <= LATEST_YEAR

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from domain.errors import DomainError
+from domain.filetypes import content_type_ok
 from handlers.core import MAX_FILE_BYTES, Core, file_allowed
 from handlers.messages import IncomingFile, OutgoingFile, Reply
 from handlers.turn import Turn
@@ -54,6 +55,8 @@ async def receive_file(turn: Turn) -> Attachment:
         raise DomainError("file.too_large", size_mb=round(len(content) / 1_048_576, 1), limit_mb=20)
     if not content:
         raise DomainError("file.empty")
+    if not content_type_ok(incoming.mime_type, content):
+        raise DomainError("file.content_mismatch", mime=incoming.mime_type[:60])
     digest = turn.core.files.save(content)
     attachment = Attachment(
         sha256=digest,

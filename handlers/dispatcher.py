@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from domain.errors import DomainError
 from domain.roles import BUREAU_ROLES, SUPERVISING_ROLES, Role
+from domain.text import clean_input
 from handlers import (
     browse,
     commitments,
@@ -37,7 +38,7 @@ from handlers import (
 )
 from handlers.attachments import load_attachments, prefetched
 from handlers.core import Core
-from handlers.i18n import normalise_language, translate
+from handlers.i18n import LANGUAGES, normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
 from handlers.payloads import InvalidPayload, SetLanguage, unpack
 from handlers.turn import Turn
@@ -50,6 +51,7 @@ Step = Callable[[Turn], Awaitable[None]]
 
 FLOWS: dict[str, ModuleType] = {
     "lang": onboarding,
+    "bind": onboarding,
     "rp": report_problem,
     "rep": reports,
     "cm": commitments,
@@ -90,6 +92,9 @@ ALIASES = {"绑定": "start"}
 
 async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
     """Handle one event and return the replies for the same chat."""
+    if not event.private:
+        return [private_chat_please()]
+    event = cleaned(event)
     async with core.chat_lock(event.channel, event.chat_id):
         try:
             if event.file is not None:
@@ -119,6 +124,22 @@ async def _run_with_retries(core: Core, event: IncomingEvent) -> list[Reply]:
             # Another instance changed the same row first: re-run on fresh data.
             log.info("retrying turn %s after conflict: %s", event.update_key, error)
     return await _refuse(core, event, DomainError("error.busy"))
+
+
+def private_chat_please() -> Reply:
+    """The one answer in a group chat, in both languages: nobody there has said which is theirs."""
+    return Reply(text="\n".join(translate(lang, "error.group_chat") for lang in LANGUAGES))
+
+
+def cleaned(event: IncomingEvent) -> IncomingEvent:
+    """The event with control characters removed from everything the person typed."""
+    return dataclasses.replace(
+        event,
+        text=clean_input(event.text),
+        payload=None if event.payload is None else clean_input(event.payload),
+        selected=None if event.selected is None else [clean_input(v) for v in event.selected],
+        display_name=None if event.display_name is None else clean_input(event.display_name),
+    )
 
 
 async def _run_turn(core: Core, event: IncomingEvent) -> list[Reply]:

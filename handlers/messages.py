@@ -150,6 +150,8 @@ class IncomingEvent:
     display_name: str | None = None
     # Platform-unique id of this update, e.g. "telegram:812345"; redeliveries are dropped.
     update_key: str | None = None
+    # False in a group or channel chat, where the core only asks for a private chat.
+    private: bool = True
 
     @classmethod
     def from_text(

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from domain.errors import DomainError
 from domain.roles import Role
 from handlers.i18n import LANGUAGES, normalise_language
 from handlers.messages import Button
 from handlers.payloads import SetLanguage
 from handlers.turn import Turn
-from handlers.usecases.people import LINK_CODE_LIFETIME, bind, issue_link_code
+from handlers.usecases.people import (
+    LINK_CODE_LIFETIME,
+    BindChangeUnconfirmed,
+    issue_link_code,
+    try_bind,
+)
 from storage.models import Enterprise
 
 # Commands listed in /help, by role; unbound chats see only binding and help.
@@ -47,15 +53,38 @@ async def start(turn: Turn) -> None:
             )
         return
     turn.end()
-    person = await bind(
-        turn.session,
-        turn.event.channel,
-        turn.event.user_id,
-        turn.event.chat_id,
-        code,
-        turn.event.display_name,
-        turn.now,
-    )
+    await _bind(turn, code, confirmed=False)
+
+
+async def _bind(turn: Turn, code: str, confirmed: bool) -> None:
+    """Binds with the code; a refusal is said, not raised, so its record is kept."""
+    try:
+        person = await try_bind(
+            turn.session,
+            turn.event.channel,
+            turn.event.user_id,
+            turn.event.chat_id,
+            code,
+            turn.event.display_name,
+            turn.now,
+            confirmed,
+        )
+    except BindChangeUnconfirmed as question:
+        turn.goto("bind", "confirm", code=code)
+        params = {**question.params, "role": turn.t(f"role.{question.current_role.value}")}
+        turn.say(
+            turn.t(question.key, **params),
+            buttons=[
+                [
+                    Button(turn.t("bind.confirm_yes"), "bind:yes"),
+                    Button(turn.t("bind.confirm_no"), "bind:no"),
+                ]
+            ],
+        )
+        return
+    except DomainError as refusal:
+        turn.say(turn.t(refusal.key, **refusal.params))
+        return
     if person.language is None:
         # The chat's own choice (/lang before binding), else what the platform tells (Telegram's
         # language_code): notifications are rendered in it later, outside this chat.
@@ -128,10 +157,30 @@ async def set_language(turn: Turn, pressed: SetLanguage) -> None:
     turn.say(turn.t("lang.set"), edit=True)
 
 
+async def confirm_change(turn: Turn, _: str) -> None:
+    """Binds with the code the person was asked about, now that they confirmed it."""
+    if not turn.in_step("bind", "confirm"):
+        turn.say(turn.t("error.button_invalid"))
+        return
+    code = str(turn.data.get("code", ""))
+    turn.end()
+    await _bind(turn, code, confirmed=True)
+
+
+async def keep_binding(turn: Turn, _: str) -> None:
+    """Leaves the binding as it was."""
+    turn.end()
+    turn.say(turn.t("bind.kept"), edit=True)
+
+
 async def on_text(turn: Turn) -> None:
     turn.say(turn.t("help.not_understood"))
 
 
 on_file = on_text
 
-BUTTONS = {SetLanguage: set_language}
+BUTTONS: dict[object, object] = {
+    SetLanguage: set_language,
+    "yes": confirm_change,
+    "no": keep_binding,
+}

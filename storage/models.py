@@ -110,6 +110,22 @@ class BindingCode(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class BindingFailure(Base):
+    """A wrong binding code tried from a chat account: the basis of the guessing limit."""
+
+    __tablename__ = "binding_failures"
+    __table_args__ = (
+        Index("ix_binding_failures_channel_chat_id_at", "channel", "chat_id", "at"),
+        Index("ix_binding_failures_channel_external_id_at", "channel", "external_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    external_id: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Enterprise(Base):
     __tablename__ = "enterprises"
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.commitments import CommitmentStatus
 from domain.credit_code import InvalidCreditCode, validate_credit_code
-from domain.dates import parse_date
+from domain.dates import EARLIEST_YEAR, LATEST_YEAR, in_bounds, parse_date
 from domain.errors import DomainError
 from domain.registers import RegisterKind
 from domain.roles import BUREAU_ROLES, Party, Role
@@ -387,7 +387,7 @@ def _officer_reference(
 ) -> Person | _NewOfficer:
     value = _text(row, "officer")
     found: OfficerRef | None = officers.get(value)
-    if found is None and value.isdigit():
+    if found is None and _is_id(value):
         found = int(value)
     if found is None:
         raise ImportRowError(number, f"officer {value!r} is neither a ref above nor an id")
@@ -401,13 +401,18 @@ def _officer_reference(
     return person
 
 
+def _is_id(value: str) -> bool:
+    """An id as written in a cell: ASCII digits that fit a database id (BIGINT)."""
+    return value.isascii() and value.isdecimal() and 0 < int(value) < 2**63
+
+
 def _enterprise_ref(
     seen: _Lookups, row: dict[str, Any], enterprises: dict[str, EnterpriseRef], number: int
 ) -> EnterpriseRef:
     value = _text(row, "enterprise")
     enterprise: EnterpriseRef | None = enterprises.get(value)
     if enterprise is None:
-        if not value.isdigit():
+        if not _is_id(value):
             raise ImportRowError(number, f"enterprise {value!r} is neither a ref above nor an id")
         if int(value) not in seen.enterprise_ids:
             raise DomainError("error.enterprise_unknown", id=int(value))
@@ -431,6 +436,13 @@ def _commitment_row(
     if not text or len(text) > MAX_COMMITMENT_TEXT:
         raise DomainError("error.commitment_text_invalid", limit=MAX_COMMITMENT_TEXT)
     due = _due(row, number)
+    if not in_bounds(due):
+        raise DomainError(
+            "error.date_out_of_range",
+            value=due.isoformat(),
+            earliest=EARLIEST_YEAR,
+            latest=LATEST_YEAR,
+        )
     # An enterprise created by this file is told apart by its planned record's identity.
     owner = enterprise if isinstance(enterprise, int) else -id(enterprise)
     key = (owner, party.value, text, due)

@@ -8,6 +8,7 @@ from sqlalchemy import case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.commitments import CommitmentAction, CommitmentStatus, check_transition
+from domain.dates import EARLIEST_YEAR, LATEST_YEAR, in_bounds
 from domain.errors import DomainError, NotFound
 from domain.events import CommitmentActed
 from domain.roles import Actor, Party, require_access
@@ -36,6 +37,13 @@ async def add_commitment(
     text = " ".join(text.split())
     if not text or len(text) > MAX_COMMITMENT_TEXT:
         raise DomainError("error.commitment_text_invalid", limit=MAX_COMMITMENT_TEXT)
+    if not in_bounds(due_on):
+        raise DomainError(
+            "error.date_out_of_range",
+            value=due_on.isoformat(),
+            earliest=EARLIEST_YEAR,
+            latest=LATEST_YEAR,
+        )
     agreement = await agreement_for(session, enterprise_id, now)
     commitment = Commitment(
         agreement_id=agreement.id,

@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.binding import FAILURE_MEMORY, bind_wait
 from domain.credit_code import InvalidCreditCode, validate_credit_code
 from domain.errors import DomainError, NotFound
 from domain.roles import BUREAU_ROLES, Actor, Role
+from domain.text import clip
 from handlers.usecases.notify import audit
-from storage.models import BindingCode, Bureau, ChannelIdentity, Enterprise, Person
+from storage.models import (
+    BindingCode,
+    BindingFailure,
+    Bureau,
+    ChannelIdentity,
+    Enterprise,
+    Person,
+)
 
 PROVINCE_NAMES = ("省局", "province", "省")
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 STAFF_CODE_LIFETIME = timedelta(days=365)
 LINK_CODE_LIFETIME = timedelta(minutes=10)
+# A leaked officer code that was never used stops working on its own; `qabot code reissue`.
+OFFICER_CODE_LIFETIME = timedelta(days=14)
 MAX_NAME = 100
+MAX_CITY = 50  # bureaus.city is VARCHAR(50)
 
 
 def actor_of(person: Person) -> Actor:
@@ -40,16 +54,16 @@ def normalise_code(text: str) -> str:
     return "".join(text.split()).upper().replace("-", "")
 
 
-def clean_name(text: str, key: str = "error.name_invalid") -> str:
+def clean_name(text: str, key: str = "error.name_invalid", limit: int = MAX_NAME) -> str:
     name = " ".join(text.split())
-    if not name or len(name) > MAX_NAME:
-        raise DomainError(key, limit=MAX_NAME)
+    if not name or len(name) > limit:
+        raise DomainError(key, limit=limit)
     return name
 
 
 async def bureau_for(session: AsyncSession, city: str) -> Bureau:
     """Find or create the bureau of a city; "省局" means the provincial bureau."""
-    city = clean_name(city, "error.city_invalid")
+    city = clean_name(city, "error.city_invalid", MAX_CITY)
     if city.lower() in PROVINCE_NAMES:
         found = await session.scalar(select(Bureau).where(Bureau.is_province.is_(True)))
         if found is None:
@@ -75,7 +89,9 @@ async def add_officer(
     person = Person(name=clean_name(name), role=role, bureau_id=bureau.id, created_at=now)
     session.add(person)
     await session.flush()
-    code = await _issue_code(session, now, person_id=person.id)
+    code = await _issue_code(
+        session, now, person_id=person.id, expires_at=now + OFFICER_CODE_LIFETIME
+    )
     audit(session, None, "person.add", "person", person.id, now, role=role.value, code=code)
     return person, code
 
@@ -196,6 +212,75 @@ def _seen(identity: ChannelIdentity, chat_id: str, now: datetime) -> None:
     identity.unreachable_since = None
 
 
+class BindThrottled(DomainError):
+    """Too many wrong codes from this chat or account: it must wait before trying again."""
+
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__("bind.throttled", minutes=max(1, -(-int(wait.total_seconds()) // 60)))
+
+
+class BindChangeUnconfirmed(DomainError):
+    """A bureau person's account would become someone else: they are asked first."""
+
+    def __init__(self, current: Person, target: str) -> None:
+        super().__init__("bind.confirm_change", name=current.name, target=target)
+        self.current_role = current.role
+
+
+async def try_bind(
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    chat_id: str,
+    code_text: str,
+    display_name: str | None,
+    now: datetime,
+    confirmed: bool = False,
+) -> Person:
+    """Bind like `bind`, within the guessing limit; record and audit every refused attempt.
+
+    The caller keeps the transaction when this raises: the refusal itself is the record.
+    """
+    where = {"channel": channel, "chat_id": chat_id, "external_id": external_id}
+    await _one_attempt_at_a_time(session, f"{channel}:chat:{chat_id}", f"{channel}:{external_id}")
+    failures = await session.scalars(
+        select(BindingFailure.at).where(
+            BindingFailure.channel == channel,
+            or_(BindingFailure.chat_id == chat_id, BindingFailure.external_id == external_id),
+            BindingFailure.at > now - FAILURE_MEMORY,
+        )
+    )
+    wait = bind_wait(list(failures), now)
+    if wait:
+        audit(session, None, "binding.throttled", "chat", None, now, **where)
+        raise BindThrottled(wait)
+    try:
+        return await bind(
+            session, channel, external_id, chat_id, code_text, display_name, now, confirmed
+        )
+    except BindChangeUnconfirmed:
+        raise
+    except DomainError as refusal:
+        session.add(BindingFailure(at=now, **where))
+        audit(session, None, "binding.failed", "chat", None, now, reason=refusal.key, **where)
+        raise
+
+
+async def _one_attempt_at_a_time(session: AsyncSession, *keys: str) -> None:
+    """Serialise binding attempts of a chat and an account until this transaction ends.
+
+    Otherwise concurrent turns (PostgreSQL runs several at once, on several instances) would
+    each count the failures before any of them is stored and all pass the limit. SQLite runs
+    one writing turn at a time already.
+    """
+    engine = session.bind
+    if engine is None or engine.dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):  # one order everywhere: no deadlock between two attempts
+        number = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+        await session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": number - 2**63})
+
+
 async def bind(
     session: AsyncSession,
     channel: str,
@@ -204,8 +289,13 @@ async def bind(
     code_text: str,
     display_name: str | None,
     now: datetime,
+    confirmed: bool = False,
 ) -> Person:
-    """Bind a chat account to the person (or enterprise) a code stands for."""
+    """Bind a chat account to the person (or enterprise) a code stands for.
+
+    An officer, supervisor or admin whose account would become another person (e.g. staff,
+    by a staff code) is refused with BindChangeUnconfirmed unless `confirmed`.
+    """
     code_value = normalise_code(code_text)
     if not code_value:
         raise DomainError("bind.code_missing")
@@ -221,6 +311,9 @@ async def bind(
             raise DomainError("bind.code_unknown")
         if code.used_at is not None and (current is None or current.id != person.id):
             raise DomainError("bind.code_used")
+        if not confirmed and _changes_bureau_person(current, person.id):
+            assert current is not None
+            raise BindChangeUnconfirmed(current, person.name)
         code.used_at = code.used_at or now
     else:
         if (
@@ -232,8 +325,12 @@ async def bind(
         else:
             enterprise = await session.get(Enterprise, code.enterprise_id)
             fallback = enterprise.name if enterprise else "—"
+            if not confirmed and _changes_bureau_person(current, None):
+                assert current is not None
+                raise BindChangeUnconfirmed(current, fallback)
             person = Person(
-                name=clean_name(display_name or fallback),
+                # Telegram allows 64 + 64 characters of first and last name: shorten, not refuse.
+                name=clean_name(clip(" ".join((display_name or "").split()), MAX_NAME) or fallback),
                 role=Role.STAFF,
                 enterprise_id=code.enterprise_id,
                 created_at=now,
@@ -244,6 +341,11 @@ async def bind(
     await _attach_identity(session, person, channel, external_id, chat_id, now)
     audit(session, person.id, "binding.bind", "person", person.id, now, channel=channel)
     return person
+
+
+def _changes_bureau_person(current: Person | None, target_id: int | None) -> bool:
+    """Would binding make a bound officer, supervisor or admin account somebody else?"""
+    return current is not None and current.role in BUREAU_ROLES and current.id != target_id
 
 
 async def _attach_identity(

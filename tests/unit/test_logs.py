@@ -6,10 +6,22 @@ import json
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
 from bot import logs
+from bot.redact import install as install_redaction
+
+
+@pytest.fixture(autouse=True)
+def root_handlers_restored() -> Iterator[None]:
+    """The handlers these tests install write to the captured stderr: put the old ones back."""
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = saved
+    root.setLevel(level)
 
 
 def test_json_lines_carry_the_instance_and_the_traceback(
@@ -24,12 +36,29 @@ def test_json_lines_carry_the_instance_and_the_traceback(
         except ValueError:
             logger.exception("turn failed")
     finally:
-        logs.configure()
+        sys.stderr.flush()
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [line["message"] for line in lines] == ["投递失败 QP-2026-0007", "turn failed"]
     assert {line["instance"] for line in lines} == {"web-2"}
     assert lines[0]["level"] == "WARNING" and lines[0]["logger"] == "qabot.test"
     assert "ValueError: boom" in lines[1]["exception"]
+
+
+def test_json_lines_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure("json", "web-1")
+    install_redaction(["123456:SECRET-token"])
+    try:
+        logger = logging.getLogger("qabot.test")
+        try:
+            raise RuntimeError("rejected 123456:SECRET-token")
+        except RuntimeError:
+            logger.exception("start failed with 123456:SECRET-token")
+    finally:
+        install_redaction([])
+    err = capsys.readouterr().err
+    assert "SECRET" not in err
+    (line,) = [json.loads(text) for text in err.splitlines()]
+    assert "RuntimeError" in line["exception"] and line["instance"] == "web-1"
 
 
 def test_an_unknown_log_format_is_a_one_line_error(tmp_path: object) -> None:
