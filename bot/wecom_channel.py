@@ -30,8 +30,8 @@ from starlette.routing import BaseRoute, Route
 
 from bot.delivery import DeliveryError
 from bot.settings import Settings
-from bot.wecom_api import RECIPIENT_ERRORS, WeComApi, WeComApiError, WeComUnreachable
-from bot.wecom_crypto import (
+from bot.wecom.api import RECIPIENT_ERRORS, WeComApi, WeComApiError, WeComUnreachable
+from bot.wecom.crypto import (
     CorpIdMismatch,
     MalformedMessage,
     SignatureError,

@@ -494,7 +494,7 @@ async def test_configuration_errors_are_logged(
                 )
             )
         await queue(core, world.officer[0])
-        with caplog.at_level(logging.ERROR, logger="bot.wecom_api"):
+        with caplog.at_level(logging.ERROR, logger="bot.wecom.api"):
             report = await Delivery(core, [channel]).run_once()
         await channel.stop()
     assert report.retried == 1 and fake.sent == []
