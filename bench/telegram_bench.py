@@ -1,7 +1,7 @@
 """Telegram benchmark (issue 3): N simulated people through the fake Bot API.
 
 For each run, two bots are measured against the same fake server (tests/fakes/fake_telegram.py):
-- qabot: the real Telegram channel (bot/telegram_channel.py) with the conversation core on a
+- qabot: the real Telegram channel (bot/telegram/) with the conversation core on a
   fresh SQLite database, in its own process, long polling;
 - echo: a bare python-telegram-bot Application (run_polling, one MessageHandler that answers
   with the text it got), in its own process: the floor set by the library and the HTTP round trip.
@@ -73,7 +73,7 @@ def serve_qabot() -> None:
     from bot.delivery import Delivery
     from bot.runtime import build_runtime
     from bot.settings import Settings
-    from bot.telegram_channel import Pacer, TelegramChannel
+    from bot.telegram import Pacer, TelegramChannel
 
     async def main() -> None:
         settings = Settings()

@@ -22,11 +22,11 @@ log = logging.getLogger(__name__)
 def configured_channels(settings: Settings, runtime: Runtime) -> list[Channel]:
     channels: list[Channel] = []
     if settings.telegram_enabled:
-        from bot.telegram_channel import TelegramChannel
+        from bot.telegram import TelegramChannel
 
         channels.append(TelegramChannel(settings, runtime.core))
     if settings.wecom_enabled:
-        from bot.wecom_channel import WeComChannel
+        from bot.wecom import WeComChannel
 
         channels.append(WeComChannel(settings, runtime.core))
     return channels

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from bot.settings import Settings
-from bot.telegram_channel import TelegramChannel
+from bot.telegram import TelegramChannel
 from domain.clock import FixedClock
 from handlers.core import Core
 from tests.conftest import World, make_core

@@ -30,7 +30,7 @@ from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from bot.delivery import Delivery, DeliveryReport
 from bot.settings import Settings
 from bot.web import build_app
-from bot.wecom_channel import WeComChannel
+from bot.wecom import WeComChannel
 from domain.clock import FixedClock
 from handlers.core import Core
 from handlers.messages import OutgoingFile, Reply
