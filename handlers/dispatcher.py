@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from types import ModuleType
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -53,6 +53,13 @@ COMMANDS: dict[str, tuple[Step, tuple[Role, ...] | None]] = {
     "stats": (statistics.show_stats, SUPERVISING_ROLES),
     "export": (statistics.send_export, SUPERVISING_ROLES),
 }
+
+
+class StorageBusy(Exception):
+    """The database could not run the turn now (locked, unreachable): nothing of it was kept.
+    The caller keeps the update and tries again later instead of apologising."""
+
+
 # WeCom users type Chinese words for binding (SPEC §6).
 ALIASES = {"绑定": "start"}
 
@@ -71,11 +78,25 @@ async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
                         # Another instance changed the same row first: re-run on fresh data.
                         log.info("retrying turn %s after conflict: %s", event.update_key, error)
                 return await _refuse(core, event, DomainError("error.busy"))
-        except Exception:
+        except Exception as error:
+            if _unavailable(error):
+                raise StorageBusy(str(error)) from error
             # Nothing of the turn was committed; the person is told to try again.
             log.exception("turn failed: update %s on %s", event.update_key, event.channel)
             language = normalise_language(event.language_hint) or core.default_language
             return [Reply(text=translate(language, "error.internal"))]
+
+
+def _unavailable(error: Exception) -> bool:
+    """A database that is locked, busy or unreachable, as opposed to a bug in the turn."""
+    if isinstance(error, ConnectionRefusedError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return True
+    reason = str(error.orig).lower()
+    return any(word in reason for word in ("locked", "busy", "connect", "timeout"))
 
 
 async def _run_turn(core: Core, event: IncomingEvent) -> list[Reply]:

@@ -1,9 +1,9 @@
 """The Telegram channel: updates in, neutral events to the core, replies out as HTML messages.
 
 The only module that imports python-telegram-bot. Guarantees:
-- nothing dropped: polling confirms an update to Telegram (the getUpdates offset passes it) only
-  once it and every older one were handled; a webhook request is answered after its update was
-  handled. A redelivered update id is dropped by the dispatcher (`update_key`).
+- nothing dropped: every update is stored in the inbox (a polled batch in one statement) before
+  it is confirmed to Telegram (the getUpdates offset passes it, a webhook request is answered);
+  the inbox worker (bot/inbox.py) then runs the turns. A redelivered update id is stored once.
 - one turn at a time per chat, in the order Telegram sent the updates; chats run concurrently.
 - every send is paced under Telegram's limits (30 messages/s overall, ~1/s per chat).
 """
@@ -16,9 +16,7 @@ import hashlib
 import hmac
 import json
 import logging
-import time
 from collections.abc import Callable
-from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,19 +33,23 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application
 
+from bot.inbox import InboxWorker
 from bot.settings import Settings
 from bot.telegram.pacing import Pacer
 from bot.telegram.receiving import CHANNEL, event_for
 from bot.telegram.sending import TelegramSending, retry_after_seconds
 from handlers.core import Core
-from handlers.dispatcher import handle
+from handlers.dispatcher import StorageBusy, handle
 from handlers.i18n import LANGUAGES, normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
 from handlers.onboarding import HELP_COMMANDS
 from handlers.usecases.people import person_for_identity
-from storage.models import ProcessedUpdate
+from storage import inbox
+from storage.db import read_only
+from storage.inbox import Arrival
+from storage.models import InboxUpdate, ProcessedUpdate
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +72,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 POLL_TIMEOUT = 10
-# Turns run at the same time on a database with concurrent writers (PostgreSQL).
-# While turns are in flight, how often to look for new updates if none finishes.
-BUSY_POLL_INTERVAL = 0.25
-BUSY_POLL_GAP = 0.05
 # Commands in the menu (setMyCommands), in this order; descriptions from the catalogue.
 MENU_COMMANDS = (
     "report",
@@ -120,20 +118,11 @@ class TelegramChannel(TelegramSending):
             .rate_limiter(pacer or Pacer())
             .build()
         )
-        self.application.add_handler(TypeHandler(Update, self._on_update))
-        self.application.add_error_handler(self._on_error)
-        # Per chat: its lock and how many updates hold or wait for it.
-        self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self.inbox = InboxWorker(core, CHANNEL, self._run_row)
         self._poller: asyncio.Task[None] | None = None
         self._running = False
-        # Polling: the newest update id taken, the ones being handled, a signal when one ends.
+        # Polling: the newest update id stored (and so confirmed with the next getUpdates).
         self._newest: int | None = None
-        self._in_flight: dict[int, asyncio.Task[None]] = {}
-        self._turn_done = asyncio.Event()
-        # Updates up to this id may have been handled before (the unconfirmed updates of our
-        # previous life); later polled ones cannot, which saves a database round trip per
-        # button press. Through a webhook any update may be a retry.
-        self._repeat_until: int | None = None
 
     # ---- lifecycle
     def routes(self) -> list[BaseRoute]:
@@ -147,6 +136,8 @@ class TelegramChannel(TelegramSending):
         await self.application.start()
         self._running = True
         await self._set_commands()
+        # What an earlier life stored but did not handle is taken first.
+        await self.inbox.start()
         if self.webhook_url:
             await self.bot.set_webhook(
                 url=self.webhook_url,
@@ -175,11 +166,11 @@ class TelegramChannel(TelegramSending):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
-        if self._in_flight:
-            # Let the turns in hand finish, so their replies are sent before we go.
-            await asyncio.wait(list(self._in_flight.values()), timeout=10)
-        if self._newest is not None and not self._in_flight and not self.webhook_url:
-            # Confirm what was handled so a restart does not fetch it again (harmless if it did).
+        # The turns in hand finish, so their replies are sent before we go; the rest waits in
+        # the inbox for the next start.
+        await self.inbox.stop()
+        if self._newest is not None and not self.webhook_url:
+            # Confirm what was stored so a restart does not fetch it again (harmless if it did).
             with contextlib.suppress(TelegramError):
                 await self.bot.get_updates(offset=self._newest + 1, timeout=0, limit=1)
         if self.application.running:
@@ -218,31 +209,21 @@ class TelegramChannel(TelegramSending):
 
     # ---- receiving
     async def _poll(self) -> None:
-        """Long polling that never confirms an update before it was handled.
-
-        The offset sent to Telegram (which confirms every update below it) is the oldest update
-        still being handled. While some are, Telegram answers at once with them again; those are
-        skipped and we poll again when one finishes, or after a moment for new arrivals. So a
-        slow turn (a large download) holds back no other chat, and a crash loses nothing.
-        """
+        """Long polling: each batch is stored in the inbox, then confirmed by the next poll."""
         failures = 0
         while self._running:
-            busy = bool(self._in_flight)
-            if busy:
-                offset: int | None = min(self._in_flight)
-            else:
-                offset = None if self._newest is None else self._newest + 1
-            polled_at = time.monotonic()
+            offset = None if self._newest is None else self._newest + 1
             try:
                 updates = await self.bot.get_updates(
-                    offset=offset,
-                    timeout=0 if busy else POLL_TIMEOUT,
-                    allowed_updates=ALLOWED_UPDATES,
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
                 )
+                await self.store(updates)
             except InvalidToken:
                 log.critical("telegram: the bot token was refused; polling stopped")
                 raise
-            except TelegramError as error:
+            except Exception as error:
+                # Telegram unreachable, or the inbox could not be written: nothing is confirmed,
+                # so Telegram hands the same updates out again.
                 failures += 1
                 delay = min(30.0, 0.5 * 2 ** min(failures, 6))
                 if isinstance(error, RetryAfter):
@@ -251,50 +232,23 @@ class TelegramChannel(TelegramSending):
                 await asyncio.sleep(delay)
                 continue
             failures = 0
-            fresh = [u for u in updates if self._newest is None or u.update_id > self._newest]
-            if self._repeat_until is None:
-                # The first answer after start may hold updates of our previous life.
-                self._repeat_until = max((u.update_id for u in updates), default=-1)
-            for update in fresh:
-                self._newest = update.update_id
-                # Tasks start in this order and take their chat's lock first: each chat's
-                # updates are handled in Telegram's order, different chats concurrently.
-                task = asyncio.create_task(self.process(update))
-                self._in_flight[update.update_id] = task
-                task.add_done_callback(partial(self._finished, update.update_id))
-            if busy and not fresh:
-                self._turn_done.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._turn_done.wait(), BUSY_POLL_INTERVAL)
-                if self._in_flight:
-                    # A poll now fetches (and python-telegram-bot parses) every update in hand
-                    # again: not more often than this, however fast turns finish. When none is
-                    # left, the long poll starts at once.
-                    await asyncio.sleep(max(0.0, polled_at + BUSY_POLL_GAP - time.monotonic()))
+            if updates:
+                self._newest = max(update.update_id for update in updates)
 
-    def _finished(self, update_id: int, _: asyncio.Task[None]) -> None:
-        self._in_flight.pop(update_id, None)
-        self._turn_done.set()
-
-    async def process(self, update: Update) -> None:
-        """Handle one update; errors go to the error handler, never out of here."""
-        key = _chat_key(update)
-        lock, users = self._chat_locks.get(key, (asyncio.Lock(), 0))
-        self._chat_locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                await self.application.process_update(update)
-        except Exception:
-            log.exception("telegram: update %s could not be processed", update.update_id)
-        finally:
-            lock, users = self._chat_locks[key]
-            if users == 1:
-                del self._chat_locks[key]  # nobody else holds or waits for it
-            else:
-                self._chat_locks[key] = (lock, users - 1)
+    async def store(self, updates: list[Update]) -> None:
+        """Store updates in the inbox in one statement and wake the worker."""
+        arrivals = [
+            Arrival(f"{CHANNEL}:{u.update_id}", CHANNEL, _chat_key(u), u.to_dict()) for u in updates
+        ]
+        if not arrivals:
+            return
+        async with self.core.sessions() as session, session.begin():
+            await inbox.store(session, arrivals, self.core.clock.now())
+        self.inbox.arrived()
 
     async def _webhook(self, request: Request) -> Response:
-        """POST /telegram/webhook: 403 without the secret, 400 for a malformed body."""
+        """POST /telegram/webhook: 403 without the secret, 400 for a malformed body, 200 once
+        stored (503 if the inbox cannot be written: Telegram sends it again)."""
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
             return Response(status_code=403)
@@ -306,19 +260,30 @@ class TelegramChannel(TelegramSending):
         except Exception as error:
             log.warning("telegram: malformed webhook body: %s", error)
             return Response(status_code=400)
-        # Answered only once handled: if we die first, Telegram delivers it again.
-        await self.process(update)
+        try:
+            await self.store([update])
+        except Exception as error:
+            log.warning("telegram: update %s not stored (%s); Telegram retries", body, error)
+            return Response(status_code=503)
         return Response(status_code=200)
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _run_row(self, row: InboxUpdate) -> None:
+        """The inbox worker's step for one stored update; a busy database propagates."""
+        update = Update.de_json(row.body, self.bot)
+        try:
+            await self._on_update(update, may_repeat=row.id <= self.inbox.recovered_until)
+        except StorageBusy:
+            raise
+        except Exception as error:
+            await self._on_error(update, error)
+
+    async def _on_update(self, update: Update, may_repeat: bool = False) -> None:
         """Answers a button press, runs the turn, sends the replies."""
         query = update.callback_query
         event = event_for(update)
         if event is None:
             return
-        if query is not None and not (
-            self._may_repeat(update) and await self._handled_before(event)
-        ):
+        if query is not None and not (may_repeat and await self._handled_before(event)):
             # Answered first: the spinner on the person's button stops while the turn runs.
             await self._answer(query)
         replies = await handle(self.core, event)
@@ -331,14 +296,10 @@ class TelegramChannel(TelegramSending):
         if self.after_turn is not None:
             self.after_turn()
 
-    def _may_repeat(self, update: Update) -> bool:
-        if self.webhook_url or self._repeat_until is None:
-            return True
-        return update.update_id <= self._repeat_until
-
     async def _handled_before(self, event: IncomingEvent) -> bool:
         """A redelivered press was answered the first time; a second answer is refused."""
         async with self.core.sessions() as session:
+            await read_only(session)
             return await session.get(ProcessedUpdate, event.update_key) is not None
 
     async def _answer(self, query: CallbackQuery) -> None:
@@ -350,10 +311,10 @@ class TelegramChannel(TelegramSending):
         except TelegramError as error:
             log.warning("telegram: answerCallbackQuery failed: %s", error)
 
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _on_error(self, update: object, error: BaseException | None) -> None:
         """Logs with the update id and tells the user, in their language, that we failed."""
         update_id = update.update_id if isinstance(update, Update) else None
-        log.error("telegram: update %s failed", update_id, exc_info=context.error)
+        log.error("telegram: update %s failed", update_id, exc_info=error)
         if not isinstance(update, Update) or update.effective_chat is None:
             return
         user = update.effective_user

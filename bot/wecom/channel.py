@@ -1,18 +1,16 @@
 """The WeCom (企业微信) channel: the callback endpoint, events in, cards and text out.
 
-SPEC §6 "On WeCom". The callback only checks, decrypts and acknowledges (an empty 200 well
-within WeCom's 5 s); each message is then handled in a background task and every reply is
-sent actively through message/send, never as a passive reply.
+SPEC §6 "On WeCom". The callback only checks, decrypts, stores the message in the inbox and
+acknowledges (an empty 200 well within WeCom's 5 s); the inbox worker (bot/inbox.py) then runs
+the turn and every reply is sent actively through message/send, never as a passive reply.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 import httpx
@@ -20,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.inbox import InboxWorker
 from bot.settings import Settings
 from bot.wecom.api import WeComApi, WeComApiError, WeComUnreachable
 from bot.wecom.crypto import (
@@ -33,19 +32,20 @@ from bot.wecom.pacing import _Pacer
 from bot.wecom.receiving import CHANNEL, Callback, StaleTimestamp, _incoming_file, parse_callback
 from bot.wecom.sending import WeComSending
 from handlers.core import Core
-from handlers.dispatcher import handle
+from handlers.dispatcher import StorageBusy, handle
 from handlers.i18n import translate
 from handlers.messages import IncomingEvent, Reply
 from handlers.usecases.notify import language_of
 from handlers.usecases.people import person_for_identity
+from storage import inbox
+from storage.inbox import Arrival
+from storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/wecom/callback"
-ANSWER_WITHIN_SECONDS = 3.0
 MAX_TIMESTAMP_SKEW = 300
 MAX_BODY_BYTES = 256 * 1024
-RECENT_KEYS = 4096
 
 
 class WeComChannel(WeComSending):
@@ -77,13 +77,8 @@ class WeComChannel(WeComSending):
         )
         self.agent_id = agent_id
         self._wall_clock = wall_clock
-        # WeCom waits 5 s for the answer to a callback; we answer after the turn is stored,
-        # but never later than this.
-        self.answer_within = ANSWER_WITHIN_SECONDS
         self._pacer = _Pacer(monotonic)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._recent: OrderedDict[str, None] = OrderedDict()
-        self._user_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self.inbox = InboxWorker(core, CHANNEL, self._run_row)
         # Parts of a reply already sent, so a retry after a partial failure sends the rest.
         self._progress: dict[tuple[str, str], int] = {}
         # Set by the runner: wakes the outbox worker so a turn's notifications go out now.
@@ -95,14 +90,12 @@ class WeComChannel(WeComSending):
         return [Route(CALLBACK_PATH, self.callback, methods=["GET", "POST"])]
 
     async def start(self) -> None:
-        """Nothing to register: WeCom calls us at the URL set in the admin console."""
+        """Take what the inbox holds; nothing to register: WeCom calls the URL set in the
+        admin console."""
+        await self.inbox.start()
 
     async def stop(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(10.0):
-                await self.drain()
-        for task in list(self._tasks):
-            task.cancel()
+        await self.inbox.stop()
         await self.api.close()
 
     async def open_for_sending(self) -> None:
@@ -112,9 +105,8 @@ class WeComChannel(WeComSending):
         await self.api.close()
 
     async def drain(self) -> None:
-        """Wait until every callback received so far has been handled (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        """Wait until every callback received so far has been handled (tests)."""
+        await self.inbox.drain()
 
     async def deliver(self, chat_id: str, reply: Reply) -> None:
         """Send one outbox message; over the member's rate it goes back with retry_after."""
@@ -171,45 +163,20 @@ class WeComChannel(WeComSending):
             log.warning("WeCom callback for agent %s ignored (we are %s)", agent, self.agent_id)
             return Response(status_code=200)
         callback = parse_callback(root)
-        if callback is not None and self._first_time(callback.update_key):
-            stored = asyncio.Event()
-            task = asyncio.create_task(self._process(callback, stored))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            # Answer once the turn is committed: WeCom sends an unanswered callback again, so
-            # a crash before this point loses nothing (the redelivery is deduplicated). A slow
-            # turn is answered anyway in time, and goes on in the background.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stored.wait(), self.answer_within)
+        if callback is not None:
+            arrival = Arrival(callback.update_key, CHANNEL, callback.user_id, asdict(callback))
+            # Answered once stored: WeCom sends an unanswered callback again, so a crash before
+            # this point loses nothing, and a redelivery is stored once (the inbox's key).
+            try:
+                async with self.core.sessions() as session, session.begin():
+                    await inbox.store(session, [arrival], self.core.clock.now())
+            except Exception as error:
+                log.warning("WeCom callback %s not stored (%s)", callback.update_key, error)
+                return PlainTextResponse("busy", status_code=503)
+            self.inbox.arrived()
         return Response(status_code=200)
 
-    def _first_time(self, update_key: str) -> bool:
-        """False for a callback already received by this process (the database also knows)."""
-        if update_key in self._recent:
-            log.info("WeCom redelivery %s ignored", update_key)
-            return False
-        self._recent[update_key] = None
-        while len(self._recent) > RECENT_KEYS:
-            self._recent.popitem(last=False)
-        return True
-
     # --- handling ----------------------------------------------------------------------------
-
-    @contextlib.asynccontextmanager
-    async def _user_lock(self, user: str) -> AsyncIterator[None]:
-        """One callback at a time per member, so replies keep the order of the messages."""
-        lock, users = self._user_locks.get(user) or (asyncio.Lock(), 0)
-        self._user_locks[user] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            # Forget the lock only when nobody holds or awaits it (FIFO order is kept).
-            lock, users = self._user_locks[user]
-            if users == 1:
-                del self._user_locks[user]
-            else:
-                self._user_locks[user] = (lock, users - 1)
 
     def _event(self, callback: Callback, **extra: Any) -> IncomingEvent:
         user = callback.user_id
@@ -220,22 +187,22 @@ class WeComChannel(WeComSending):
             CHANNEL, user, user, payload=callback.payload, selected=callback.selected, **common
         )
 
-    async def _process(self, callback: Callback, stored: asyncio.Event) -> None:
-        user = callback.user_id
-        async with self._user_lock(user):
-            try:
-                replies = await self._handle(callback)
-            except Exception:
-                log.exception("WeCom update %s failed", callback.update_key)
-                language = await self._language(user)
-                replies = [Reply(text=translate(language, "error.internal"))]
-            finally:
-                stored.set()
-            if self.after_turn is not None:
-                self.after_turn()
-            if callback.response_code:
-                await self._mark_handled(user, callback.response_code)
-            await self._send_replies(callback, replies)
+    async def _run_row(self, row: InboxUpdate) -> None:
+        """The inbox worker's step for one stored callback; a busy database propagates."""
+        callback = Callback(**row.body)
+        try:
+            replies = await self._handle(callback)
+        except StorageBusy:
+            raise
+        except Exception:
+            log.exception("WeCom update %s failed", callback.update_key)
+            language = await self._language(callback.user_id)
+            replies = [Reply(text=translate(language, "error.internal"))]
+        if self.after_turn is not None:
+            self.after_turn()
+        if callback.response_code:
+            await self._mark_handled(callback.user_id, callback.response_code)
+        await self._send_replies(callback, replies)
 
     async def _handle(self, callback: Callback) -> list[Reply]:
         if callback.media_id is None:
