@@ -32,8 +32,16 @@ BATCH = 1000
 # request the channel could not signal, e.g. right before a restart).
 IDLE_SECONDS = 1.0
 RETRY_FIRST, RETRY_MAX = 0.5, 30.0
+# Handled rows are marked in batches, at most this often while turns run (and at once when
+# none does): a row handled but not yet marked is only looked at again after a crash, and its
+# turn is then recognised by the dispatcher's update id.
+RECORD_EVERY = 0.5
 # At shutdown, how long the turns in hand may take to finish.
 STOP_WAIT_SECONDS = 10.0
+# Handled rows are marked in batches, at most this often while turns run (and at once when
+# none does): a row handled but not yet marked is only looked at again after a crash, and its
+# turn is then recognised by the dispatcher's update id.
+RECORD_EVERY = 0.5
 # At shutdown, how long the turns in hand may take to finish.
 
 
@@ -60,6 +68,7 @@ class InboxWorker:
         self._queues: dict[str, deque[InboxUpdate]] = {}
         self._serving: dict[str, asyncio.Task[None]] = {}
         self._done: list[int] = []
+        self._recorded_at = 0.0
         self._task: asyncio.Task[None] | None = None
 
     def arrived(self) -> None:
@@ -124,7 +133,10 @@ class InboxWorker:
         while True:
             self._stir.clear()
             try:
-                await self._record_done()
+                now = asyncio.get_running_loop().time()
+                if not self._serving or now - self._recorded_at >= RECORD_EVERY:
+                    self._recorded_at = now
+                    await self._record_done()
                 if self._arrived:
                     self._arrived = False
                     await self._take()
@@ -137,7 +149,9 @@ class InboxWorker:
                 await self.sleep(delay)
                 continue
             try:
-                await asyncio.wait_for(self._stir.wait(), IDLE_SECONDS)
+                await asyncio.wait_for(
+                    self._stir.wait(), RECORD_EVERY if self._done else IDLE_SECONDS
+                )
             except TimeoutError:
                 self._arrived = True
 

@@ -38,9 +38,8 @@ async def run(settings: Settings, runtime: Runtime) -> None:
     channels = configured_channels(settings, runtime)
     delivery = Delivery(runtime.core, list(channels))
     for channel in channels:
-        # A channel that reports finished turns lets the worker send their notifications now.
-        if hasattr(channel, "after_turn"):
-            channel.after_turn = delivery.wakeup.set
+        # Finished turns wake the worker, so their notifications go out now.
+        channel.after_turn = delivery.wakeup.set
     app = build_app(runtime.core, [route for channel in channels for route in channel.routes()])
     host, port = settings.listen_host_port
     # Bound and listening before any channel starts: early requests wait in the backlog.

@@ -107,13 +107,24 @@ async def _run_turn(core: Core, event: IncomingEvent) -> list[Reply]:
                 return []
             turn = await _load_turn(core, session, event, now)
             await _route(turn)
-            turn.state.updated_at = now
+            _save_state(session, turn.state, now)
             if event.update_key:
                 session.add(ProcessedUpdate(key=event.update_key, processed_at=now))
         return turn.replies
     except DomainError as refusal:
         # Everything the turn changed is rolled back: a refusal changes nothing.
         return await _refuse(core, event, refusal)
+
+
+def _save_state(session: AsyncSession, state: ConversationState, now: datetime) -> None:
+    """Stamp a changed state; write nothing for a state the turn did not change."""
+    if state in session.new:
+        if state.flow is None and not state.data and state.language is None:
+            session.expunge(state)  # nothing to remember for this chat
+            return
+    elif not session.is_modified(state):
+        return
+    state.updated_at = now
 
 
 async def _refuse(core: Core, event: IncomingEvent, refusal: DomainError) -> list[Reply]:

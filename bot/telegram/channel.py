@@ -91,6 +91,8 @@ class TelegramChannel(TelegramSending):
     """Polling (default) or webhook (TELEGRAM_WEBHOOK_URL) on python-telegram-bot's Application."""
 
     channel = CHANNEL
+    # Paces itself (pacing.py), so the outbox worker need not.
+    max_per_second: float | None = None
 
     def __init__(
         self,
@@ -115,7 +117,13 @@ class TelegramChannel(TelegramSending):
             .base_url(settings.telegram_api_base_url)
             .base_file_url(settings.telegram_file_base_url)
             .updater(None)
-            .rate_limiter(pacer or Pacer())
+            .rate_limiter(
+                pacer
+                or Pacer(
+                    overall_per_second=settings.telegram_messages_per_second,
+                    chat_interval=1.0 / settings.telegram_chat_messages_per_second,
+                )
+            )
             .build()
         )
         self.inbox = InboxWorker(core, CHANNEL, self._run_row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram.ext import BaseRateLimiter
@@ -39,11 +39,15 @@ class Pacer(BaseRateLimiter[None]):
 
     def __init__(
         self,
-        overall_per_second: int = 25,
+        overall_per_second: float = 25,
         chat_burst: int = 2,
         chat_interval: float = 1.0,
         group_per_minute: int = 18,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        # Injectable, so tests of the pacing advance a fake clock instead of waiting.
+        self.monotonic, self.sleep = monotonic, sleep
         self.overall_per_second = overall_per_second
         self.chat_burst = chat_burst
         self.chat_interval = chat_interval
@@ -81,19 +85,19 @@ class Pacer(BaseRateLimiter[None]):
             if chat_id < 0:
                 window = self._groups[chat_id]
                 while True:
-                    now = time.monotonic()
+                    now = self.monotonic()
                     while window and now - window[0] >= 60.0:
                         window.popleft()
                     if len(window) < self.group_per_minute:
                         window.append(now)
                         return
-                    await asyncio.sleep(window[0] + 60.0 - now)
-            now = time.monotonic()
+                    await self.sleep(window[0] + 60.0 - now)
+            now = self.monotonic()
             tokens, stamp = self._buckets.get(chat_id, (float(self.chat_burst), now))
             tokens = min(float(self.chat_burst), tokens + (now - stamp) / self.chat_interval)
             if tokens < 1.0:
-                await asyncio.sleep((1.0 - tokens) * self.chat_interval)
-                now, tokens = time.monotonic(), 1.0
+                await self.sleep((1.0 - tokens) * self.chat_interval)
+                now, tokens = self.monotonic(), 1.0
             self._buckets[chat_id] = (tokens - 1.0, now)
         if len(self._buckets) > 10_000:
             self._forget_idle_chats(now)
@@ -110,13 +114,13 @@ class Pacer(BaseRateLimiter[None]):
     async def _wait_overall(self) -> None:
         async with self._overall_lock:
             while True:
-                now = time.monotonic()
+                now = self.monotonic()
                 while self._overall and now - self._overall[0] >= 1.0:
                     self._overall.popleft()
                 if len(self._overall) < self.overall_per_second:
                     self._overall.append(now)
                     return
-                await asyncio.sleep(self._overall[0] + 1.0 - now)
+                await self.sleep(self._overall[0] + 1.0 - now)
 
 
 def _int_or_none(value: object) -> int | None:

@@ -52,6 +52,8 @@ class WeComChannel(WeComSending):
     """WeCom self-built app (自建应用): callback in, message/send out."""
 
     channel = CHANNEL
+    # Paces itself (pacing.py), so the outbox worker need not.
+    max_per_second: float | None = None
 
     def __init__(
         self,

@@ -648,6 +648,7 @@ async def queue_reply(core: Core, person_id: int, reply: Reply) -> None:
 
 class CollectingSender:
     channel = "telegram"
+    max_per_second: float | None = None
 
     def __init__(self) -> None:
         self.delivered: list[tuple[str, Reply]] = []
