@@ -442,7 +442,9 @@ def ratios(runs: list[list[Result]]) -> str:
             continue
         same = [run[index] for run in runs]
         anchors = {
-            r.bot: i for i, r in enumerate(first) if r.bot != "qabot" and r.users == result.users
+            r.bot: i
+            for i, r in enumerate(first)
+            if r.bot != "qabot" and (r.users, r.database) == (result.users, result.database)
         }
         durable = statistics.median(run[anchors["durable echo"]].throughput for run in runs)
         bare = statistics.median(run[anchors["echo"]].throughput for run in runs)

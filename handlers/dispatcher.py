@@ -25,7 +25,8 @@ from handlers.i18n import normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
 from handlers.turn import Turn
 from handlers.usecases.people import person_seen
-from storage.models import ConversationState, ProcessedUpdate
+from storage import inbox
+from storage.models import ConversationState
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +104,11 @@ async def _run_turn(core: Core, event: IncomingEvent) -> list[Reply]:
     now = core.clock.now()
     try:
         async with core.sessions() as session, session.begin():
-            if await _already_handled(session, event.update_key):
+            if event.update_key and not await inbox.first_time(session, event.update_key, now):
                 return []
             turn = await _load_turn(core, session, event, now)
             await _route(turn)
             _save_state(session, turn.state, now)
-            if event.update_key:
-                session.add(ProcessedUpdate(key=event.update_key, processed_at=now))
         return turn.replies
     except DomainError as refusal:
         # Everything the turn changed is rolled back: a refusal changes nothing.
@@ -131,15 +130,9 @@ async def _refuse(core: Core, event: IncomingEvent, refusal: DomainError) -> lis
     now = core.clock.now()
     async with core.sessions() as session, session.begin():
         turn = await _load_turn(core, session, event, now)
-        if event.update_key and await session.get(ProcessedUpdate, (event.update_key,)) is None:
-            session.add(ProcessedUpdate(key=event.update_key, processed_at=now))
+        if event.update_key:
+            await inbox.first_time(session, event.update_key, now)
         return [Reply(text=translate(turn.lang, refusal.key, **refusal.params))]
-
-
-async def _already_handled(session: AsyncSession, update_key: str | None) -> bool:
-    if update_key is None:
-        return False
-    return await session.get(ProcessedUpdate, update_key) is not None
 
 
 async def _load_turn(

@@ -55,6 +55,20 @@ async def store(session: AsyncSession, arrivals: list[Arrival], now: datetime) -
     return len((await session.execute(statement)).scalars().all())
 
 
+async def first_time(session: AsyncSession, update_key: str, now: datetime) -> bool:
+    """Record an update id as handled in this transaction; False if it was handled before.
+    One statement, no look-up first; a concurrent turn with the same id waits for ours."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(ProcessedUpdate)
+        .values(key=update_key, processed_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(ProcessedUpdate.key)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
 async def pending(
     session: AsyncSession, channel: str, after_id: int, limit: int
 ) -> list[InboxUpdate]:
