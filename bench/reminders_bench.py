@@ -5,7 +5,7 @@
    (EXPLAIN QUERY PLAN) of every SELECT the sweep issues.
 2. 300 people due a digest at once, delivered by the outbox worker to a server that enforces
    30 messages/s: the achieved rate as a fraction of that limit, and the 429s it answered.
-   Through the real Telegram channel against the fake Bot API when bot/telegram_channel.py is
+   Through the real Telegram channel against the fake Bot API when bot/telegram/ is
    present, and always through an in-process sender that declares its limit.
 
 Run:  .venv/bin/python bench/reminders_bench.py [--runs 5] [--people 300] [--skip-delivery]
@@ -269,7 +269,7 @@ async def deliver_via_telegram(template: Path, folder: Path) -> dict[str, float]
     try:
         from bot.delivery import close_senders, open_senders
         from bot.settings import Settings
-        from bot.telegram_channel import TelegramChannel
+        from bot.telegram import TelegramChannel
         from tests.fakes.fake_telegram import FakeTelegram
     except ImportError as error:
         print(f"(Telegram channel not available: {error}; in-process figure only)")

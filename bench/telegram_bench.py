@@ -1,10 +1,13 @@
-"""Telegram benchmark (issue 3): N simulated people through the fake Bot API.
+"""Telegram benchmark (issues 3 and 10): N simulated people through the fake Bot API.
 
-For each run, two bots are measured against the same fake server (tests/fakes/fake_telegram.py):
-- qabot: the real Telegram channel (bot/telegram_channel.py) with the conversation core on a
-  fresh SQLite database, in its own process, long polling;
+For each run, three bots are measured against the same fake server (tests/fakes/fake_telegram.py):
+- qabot: the real Telegram channel (bot/telegram/) with the inbox and the conversation core on a
+  fresh SQLite (or PostgreSQL) database, in its own process, long polling;
 - echo: a bare python-telegram-bot Application (run_polling, one MessageHandler that answers
-  with the text it got), in its own process: the floor set by the library and the HTTP round trip.
+  with the text it got), in its own process: the floor set by the library and the HTTP round trip;
+- durable echo: the same, but each update is first stored durably in SQLite (one transaction per
+  update: update id + chat state, WAL, synchronous=NORMAL), then answered — what a careful
+  hand-written PTB bot pays for durability.
 
 Workloads, every person acting as soon as the previous answer arrives (no think time):
 - echo     — text → the same text back;
@@ -19,7 +22,9 @@ qabot's own pacing (30/s overall, ~1/s per chat) is lifted to far above the load
 with them on, a person pressing 9 buttons in a row is paced at ~1 message/s by design and the
 figures would measure the limit, not the bot.
 
-Run:  .venv/bin/python bench/telegram_bench.py [--users 20] [--rounds 5] [--runs 3]
+Run:  .venv/bin/python bench/telegram_bench.py [--users 20 200 1000] [--rounds 3] [--runs 1]
+                                               [--database sqlite postgresql]
+The ratios printed at the end are qabot's throughput over the durable echo's in the same run.
 """
 
 from __future__ import annotations
@@ -68,12 +73,52 @@ def serve_echo() -> None:
     application.run_polling(drop_pending_updates=False, close_loop=False)
 
 
+def serve_durable_echo() -> None:
+    """python-telegram-bot echo that stores each update durably in SQLite before answering."""
+    import sqlite3
+
+    from telegram import Update
+    from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+    database = sqlite3.connect(
+        Path(os.environ["QABOT_DATA_DIR"]) / "durable-echo.sqlite3", isolation_level=None
+    )
+    database.execute("PRAGMA journal_mode=WAL")
+    database.execute("PRAGMA synchronous=NORMAL")
+    database.execute("CREATE TABLE IF NOT EXISTS seen (update_id INTEGER PRIMARY KEY)")
+    database.execute(
+        "CREATE TABLE IF NOT EXISTS chats (chat_id INTEGER PRIMARY KEY, last_text TEXT)"
+    )
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None and update.message.text is not None
+        database.execute("BEGIN IMMEDIATE")
+        database.execute("INSERT OR IGNORE INTO seen VALUES (?)", (update.update_id,))
+        database.execute(
+            "INSERT INTO chats VALUES (?, ?) ON CONFLICT (chat_id) DO UPDATE SET last_text = ?",
+            (update.message.chat_id, update.message.text, update.message.text),
+        )
+        database.execute("COMMIT")
+        await update.message.reply_text(update.message.text)
+
+    application = (
+        Application.builder()
+        .token(os.environ["TELEGRAM_BOT_TOKEN"])
+        .base_url(os.environ["TELEGRAM_API_BASE_URL"])
+        .base_file_url(os.environ["TELEGRAM_FILE_BASE_URL"])
+        .concurrent_updates(True)
+        .build()
+    )
+    application.add_handler(MessageHandler(filters.TEXT, echo))
+    application.run_polling(drop_pending_updates=False, close_loop=False)
+
+
 def serve_qabot() -> None:
     """qabot's Telegram channel and outbox worker, as `qabot run` wires them, pacing lifted."""
     from bot.delivery import Delivery
     from bot.runtime import build_runtime
     from bot.settings import Settings
-    from bot.telegram_channel import Pacer, TelegramChannel
+    from bot.telegram import Pacer, TelegramChannel
 
     async def main() -> None:
         settings = Settings()
@@ -187,6 +232,7 @@ class Result:
     operations: int
     seconds: float
     latencies: list[float]
+    database: str = ""
 
     @property
     def throughput(self) -> float:
@@ -242,7 +288,20 @@ async def stop_bot(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
-async def prepare_database(folder: Path) -> tuple[str, str]:
+PG_ADMIN = os.environ.get("QABOT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(PG_ADMIN)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def prepare_database(folder: Path, database: str) -> tuple[str, str]:
     """A migrated database with one officer and one enterprise; the staff binding code."""
     from bot.runtime import build_runtime
     from bot.settings import Settings
@@ -250,7 +309,14 @@ async def prepare_database(folder: Path) -> tuple[str, str]:
     from handlers.usecases.people import add_enterprise, add_officer
     from storage.migrate import upgrade_async
 
-    url = f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}"
+    if database == "postgresql":
+        name = f"qabot_bench_{os.getpid()}"
+        await _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await _pg_admin(f"CREATE DATABASE {name}")
+        url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        url += f"/{name}"
+    else:
+        url = f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}"
     await upgrade_async(url)
     runtime = build_runtime(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
     now = runtime.core.clock.now()
@@ -263,11 +329,11 @@ async def prepare_database(folder: Path) -> tuple[str, str]:
     return url, code
 
 
-async def one_run(users: int, rounds: int) -> list[Result]:
+async def one_run(users: int, rounds: int, database: str) -> list[Result]:
     results = []
     with tempfile.TemporaryDirectory(prefix="qabot-bench-") as tmp:
         folder = Path(tmp)
-        for kind in ("echo", "qabot"):
+        for kind in ("echo", "durable echo", "qabot"):
             async with FakeTelegram(token=TOKEN, enforce_rate_limits=False) as tg:
                 inbox = Inbox()
                 inbox.attach(tg)
@@ -278,7 +344,7 @@ async def one_run(users: int, rounds: int) -> list[Result]:
                     "QABOT_DATA_DIR": str(folder),
                 }
                 people = [Person(tg, inbox, 10_000 + i) for i in range(users)]
-                if kind == "echo":
+                if kind != "qabot":
                     process = await start_bot(kind, tg, env)
                     try:
 
@@ -290,8 +356,11 @@ async def one_run(users: int, rounds: int) -> list[Result]:
                     finally:
                         await stop_bot(process)
                     continue
-                url, code = await prepare_database(folder)
+                url, code = await prepare_database(folder, database)
                 env |= {"DATABASE_URL": url, "QABOT_TIMEZONE": "Etc/GMT-13"}
+                # Pacing far above the load, as for the anchors (which do not pace).
+                env["TELEGRAM_MESSAGES_PER_SECOND"] = "100000"
+                env["TELEGRAM_CHAT_MESSAGES_PER_SECOND"] = "100000"
                 env["QABOT_REMIND_AT"] = "23:59"  # no daily sweep during the bench
                 process = await start_bot(kind, tg, env)
                 try:
@@ -312,7 +381,7 @@ async def one_run(users: int, rounds: int) -> list[Result]:
                         per_person[person.user_id].extend(steps)
                         return steps
 
-                    steps = await run_users(kind, "report, each step", people, rounds, report)
+                    steps = await run_users(kind, "report steps", people, rounds, report)
                     whole = [
                         sum(chunk[i : i + 9])
                         for chunk in per_person.values()
@@ -335,19 +404,27 @@ async def one_run(users: int, rounds: int) -> list[Result]:
                     assert tg.rejected == [], tg.rejected[:3]
                 finally:
                     await stop_bot(process)
-                (folder / "bench.sqlite3").unlink()
+                if database == "postgresql":
+                    await _pg_admin(
+                        f"DROP DATABASE IF EXISTS qabot_bench_{os.getpid()} WITH (FORCE)"
+                    )
+                else:
+                    (folder / "bench.sqlite3").unlink()
+    for result in results:
+        result.database = database
     return results
 
 
 def table(runs: list[list[Result]]) -> str:
     lines = [
-        "| bot | workload | users | ops per run | throughput (ops/s) | p50 (ms) | p99 (ms) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| database | people | bot | workload | ops per run | updates/s | p50 (ms) | p99 (ms) |",
+        "|---|---:|---|---|---:|---:|---:|---:|",
     ]
     for index, first in enumerate(runs[0]):
         same = [run[index] for run in runs]
+        database = first.database if first.bot == "qabot" else "(SQLite)" * (first.bot != "echo")
         lines.append(
-            f"| {first.bot} | {first.workload} | {first.users} | {first.operations} | "
+            f"| {database} | {first.users} | {first.bot} | {first.workload} | {first.operations} | "
             f"{statistics.median(r.throughput for r in same):.1f} | "
             f"{statistics.median(r.percentile(50) for r in same):.1f} | "
             f"{statistics.median(r.percentile(99) for r in same):.1f} |"
@@ -355,22 +432,57 @@ def table(runs: list[list[Result]]) -> str:
     return "\n".join(lines)
 
 
+def ratios(runs: list[list[Result]]) -> str:
+    """qabot's throughput over the durable echo's, per workload, in the same run."""
+    lines = ["| database | people | workload | qabot ÷ durable echo | qabot ÷ bare echo |"]
+    lines.append("|---|---:|---|---:|---:|")
+    first = runs[0]
+    for index, result in enumerate(first):
+        if result.bot != "qabot" or "whole" in result.workload:
+            continue
+        same = [run[index] for run in runs]
+        anchors = {
+            r.bot: i
+            for i, r in enumerate(first)
+            if r.bot != "qabot" and (r.users, r.database) == (result.users, result.database)
+        }
+        durable = statistics.median(run[anchors["durable echo"]].throughput for run in runs)
+        bare = statistics.median(run[anchors["echo"]].throughput for run in runs)
+        mine = statistics.median(r.throughput for r in same)
+        lines.append(
+            f"| {result.database} | {result.users} | {result.workload} | "
+            f"{mine / durable:.2f} | {mine / bare:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=5, help="operations per person per run")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--users", type=int, nargs="+", default=[20])
+    parser.add_argument("--rounds", type=int, default=3, help="operations per person per run")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--database", nargs="+", default=["sqlite"], choices=["sqlite", "postgresql"]
+    )
     args = parser.parse_args()
-    runs = []
+    runs: list[list[Result]] = []
     for number in range(args.runs):
-        runs.append(await one_run(args.users, args.rounds))
-        print(f"run {number + 1}/{args.runs} done", file=sys.stderr)
-    print(f"medians of {args.runs} runs; {args.users} people, {args.rounds} operations each\n")
+        run: list[Result] = []
+        for database in args.database:
+            for users in args.users:
+                run += await one_run(users, args.rounds, database)
+                print(f"run {number + 1}: {database}, {users} people done", file=sys.stderr)
+        runs.append(run)
+    print(f"medians of {args.runs} runs; {args.rounds} operations per person\n")
     print(table(runs))
+    print()
+    print(ratios(runs))
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--serve":
-        {"echo": serve_echo, "qabot": serve_qabot}[sys.argv[2]]()
+        {"echo": serve_echo, "durable echo": serve_durable_echo, "qabot": serve_qabot}[
+            sys.argv[2]
+        ]()
     else:
         asyncio.run(main())

@@ -1,29 +1,35 @@
-"""What `qabot run` expects of a network channel (Telegram, WeCom)."""
+"""What `qabot run`, `qabot remind` and the outbox worker expect of a network channel
+(Telegram, WeCom): every member they use is declared here, none is probed for."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from starlette.routing import BaseRoute
 
-from handlers.messages import Reply
+from bot.delivery import Sender
 
 
-class Channel(Protocol):
+class Channel(Sender, Protocol):
     """A running channel: receives updates, serves its HTTP routes, delivers replies."""
 
-    channel: str
+    # Called after each handled update: `qabot run` wakes the outbox worker with it, so a
+    # turn's notifications to other people go out now.
+    after_turn: Callable[[], None] | None
 
     def routes(self) -> list[BaseRoute]:
         """HTTP routes to mount on the one server at QABOT_LISTEN (webhooks, callbacks)."""
         ...
 
     async def start(self) -> None:
-        """Start receiving (polling, webhook registration)."""
+        """Start receiving (the inbox worker, polling, webhook registration)."""
         ...
 
     async def stop(self) -> None: ...
 
-    async def deliver(self, chat_id: str, reply: Reply) -> None:
-        """Send one outbox message; raise bot.delivery.DeliveryError on failure."""
+    async def open_for_sending(self) -> None:
+        """Able to send without receiving (`qabot remind`): no polling, no webhook change."""
         ...
+
+    async def close_for_sending(self) -> None: ...

@@ -22,6 +22,7 @@ CHAT_ID = "local"
 
 class ConsoleChannel:
     channel = CHANNEL
+    max_per_second: float | None = None
 
     def __init__(self, core: Core, out: TextIO = sys.stdout, stdin: TextIO = sys.stdin) -> None:
         self.core = core

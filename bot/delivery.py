@@ -9,7 +9,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,9 @@ from handlers.core import Core
 from handlers.messages import Reply
 from storage import outbox
 from storage.models import ChannelIdentity, OutboxMessage
+
+if TYPE_CHECKING:
+    from bot.channels import Channel
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ class Sender(Protocol):
     """
 
     channel: str
+    # None: the sender paces itself.
+    max_per_second: float | None
 
     async def deliver(self, chat_id: str, reply: Reply) -> None: ...
 
@@ -98,7 +103,7 @@ class Delivery:
         self.spacing = {
             sender.channel: Spacing(float(limit))
             for sender in senders
-            if (limit := getattr(sender, "max_per_second", None))
+            if (limit := sender.max_per_second)
         }
 
     async def recover(self) -> int:
@@ -211,25 +216,15 @@ class Delivery:
             report.retried += 1
 
 
-async def open_senders(senders: list[Any]) -> None:
-    """Make channels able to send without receiving (for `qabot remind`).
-
-    A channel may offer `open_for_sending()`; python-telegram-bot channels otherwise need
-    their Application initialized (no polling, no webhook change).
-    """
+async def open_senders(senders: list[Channel]) -> None:
+    """Make channels able to send without receiving (for `qabot remind`)."""
     for sender in senders:
-        if (opener := getattr(sender, "open_for_sending", None)) is not None:
-            await opener()
-        elif (application := getattr(sender, "application", None)) is not None:
-            await application.initialize()
+        await sender.open_for_sending()
 
 
-async def close_senders(senders: list[Any]) -> None:
+async def close_senders(senders: list[Channel]) -> None:
     for sender in senders:
-        if (closer := getattr(sender, "close_for_sending", None)) is not None:
-            await closer()
-        elif (application := getattr(sender, "application", None)) is not None:
-            await application.shutdown()
+        await sender.close_for_sending()
 
 
 async def _last_used_identity(

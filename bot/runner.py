@@ -23,11 +23,11 @@ log = logging.getLogger(__name__)
 def configured_channels(settings: Settings, runtime: Runtime) -> list[Channel]:
     channels: list[Channel] = []
     if settings.telegram_enabled:
-        from bot.telegram_channel import TelegramChannel
+        from bot.telegram import TelegramChannel
 
         channels.append(TelegramChannel(settings, runtime.core))
     if settings.wecom_enabled:
-        from bot.wecom_channel import WeComChannel
+        from bot.wecom import WeComChannel
 
         channels.append(WeComChannel(settings, runtime.core))
     return channels
@@ -39,9 +39,8 @@ async def run(settings: Settings, runtime: Runtime) -> None:
     channels = configured_channels(settings, runtime)
     delivery = Delivery(runtime.core, list(channels))
     for channel in channels:
-        # A channel that reports finished turns lets the worker send their notifications now.
-        if hasattr(channel, "after_turn"):
-            channel.after_turn = delivery.wakeup.set
+        # Finished turns wake the worker, so their notifications go out now.
+        channel.after_turn = delivery.wakeup.set
     app = build_app(runtime.core, [route for channel in channels for route in channel.routes()])
     host, port = settings.listen_host_port
     # Bound and listening before any channel starts: early requests wait in the backlog.

@@ -15,6 +15,7 @@ from domain.reminders import QuietHours, next_sweep_at, sweep_is_due
 from handlers.core import Core
 from handlers.usecases.calendar import refresh_calendar
 from handlers.usecases.reminders import SweepReport, sweep, swept_on
+from storage import inbox
 from storage.db import create_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ class Scheduler:
             return None
         report = await asyncio.to_thread(sweep_elsewhere, self.core, now)
         log.warning("reminder sweep ran: %s", report.summary())
+        # Once a day is often enough to keep the inbox and its companions from growing.
+        async with self.core.sessions() as session, session.begin():
+            pruned = await inbox.prune(session, now)
+        log.info("pruned: %s", pruned)
         if self.delivery is not None:
             # Deliver at once rather than at the worker's next idle wake-up.
             self.delivery.wakeup.set()

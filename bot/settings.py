@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     )
     telegram_webhook_url: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: str | None = Field(None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
+    # Telegram's own limits are about 30/s overall and 1/s per chat; a self-hosted Bot API
+    # server, paid broadcasts and benchmarks raise them.
+    telegram_messages_per_second: float = Field(
+        25, gt=0, validation_alias="TELEGRAM_MESSAGES_PER_SECOND"
+    )
+    telegram_chat_messages_per_second: float = Field(
+        1, gt=0, validation_alias="TELEGRAM_CHAT_MESSAGES_PER_SECOND"
+    )
     listen: str = Field("127.0.0.1:8080", validation_alias="QABOT_LISTEN")
     wecom_corp_id: str | None = Field(None, validation_alias="WECOM_CORP_ID")
     wecom_agent_id: str | None = Field(None, validation_alias="WECOM_AGENT_ID")
@@ -60,7 +68,7 @@ class Settings(BaseSettings):
     @classmethod
     def _aes_key(cls, value: str | None) -> str | None:
         if value:
-            from bot.wecom_crypto import WeComCrypto
+            from bot.wecom.crypto import WeComCrypto
 
             try:
                 WeComCrypto("token", value, "corp")  # derives the key, or says what is wrong

@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Route
 
 from handlers.core import Core
+from storage.db import read_only
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ def build_app(core: Core, routes: list[BaseRoute]) -> Starlette:
     async def readyz(_: Request) -> PlainTextResponse:
         try:
             async with core.sessions() as session:
+                # A reader: never waits for, nor holds, SQLite's write lock.
+                await read_only(session)
                 await session.execute(text("SELECT 1"))
         except Exception as error:
             log.warning("readiness check failed: %s", error)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from types import ModuleType
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -43,7 +43,8 @@ from handlers.messages import IncomingEvent, Reply
 from handlers.payloads import InvalidPayload, SetLanguage, unpack
 from handlers.turn import Turn
 from handlers.usecases.people import person_seen
-from storage.models import ConversationState, ProcessedUpdate
+from storage import inbox
+from storage.models import ConversationState
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,13 @@ COMMANDS: dict[str, tuple[Step, tuple[Role, ...] | None]] = {
     "instruments": (registers.show_instruments, tuple(Role)),
     "certificates": (registers.show_certificates, tuple(Role)),
 }
+
+
+class StorageBusy(Exception):
+    """The database could not run the turn now (locked, unreachable): nothing of it was kept.
+    The caller keeps the update and tries again later instead of apologising."""
+
+
 # WeCom users type Chinese words for binding (SPEC §6).
 ALIASES = {"绑定": "start"}
 
@@ -102,7 +110,9 @@ async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
                 await registers.read_ahead(core, event)
             async with core.turn_slots():
                 replies = await _run_with_retries(core, event)
-        except Exception:
+        except Exception as error:
+            if _unavailable(error):
+                raise StorageBusy(str(error)) from error
             # Nothing of the turn was committed; the person is told to try again.
             log.exception("turn failed: update %s on %s", event.update_key, event.channel)
             language = normalise_language(event.language_hint) or core.default_language
@@ -142,36 +152,51 @@ def cleaned(event: IncomingEvent) -> IncomingEvent:
     )
 
 
+def _unavailable(error: Exception) -> bool:
+    """A database that is locked, busy or unreachable, as opposed to a bug in the turn."""
+    if isinstance(error, ConnectionRefusedError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return True
+    reason = str(error.orig).lower()
+    return any(word in reason for word in ("locked", "busy", "connect", "timeout"))
+
+
 async def _run_turn(core: Core, event: IncomingEvent) -> list[Reply]:
     now = core.clock.now()
     try:
         async with core.sessions() as session, session.begin():
-            if await _already_handled(session, event.update_key):
+            if event.update_key and not await inbox.first_time(session, event.update_key, now):
                 return []
             turn = await _load_turn(core, session, event, now)
             await _route(turn)
-            turn.state.updated_at = now
-            if event.update_key:
-                session.add(ProcessedUpdate(key=event.update_key, processed_at=now))
+            _save_state(session, turn.state, now)
         return turn.replies
     except DomainError as refusal:
         # Everything the turn changed is rolled back: a refusal changes nothing.
         return await _refuse(core, event, refusal)
 
 
+def _save_state(session: AsyncSession, state: ConversationState, now: datetime) -> None:
+    """Stamp a changed state; write nothing for a state the turn did not change."""
+    if state in session.new:
+        if state.flow is None and not state.data and state.language is None:
+            session.expunge(state)  # nothing to remember for this chat
+            return
+    elif not session.is_modified(state):
+        return
+    state.updated_at = now
+
+
 async def _refuse(core: Core, event: IncomingEvent, refusal: DomainError) -> list[Reply]:
     now = core.clock.now()
     async with core.sessions() as session, session.begin():
         turn = await _load_turn(core, session, event, now)
-        if event.update_key and await session.get(ProcessedUpdate, (event.update_key,)) is None:
-            session.add(ProcessedUpdate(key=event.update_key, processed_at=now))
+        if event.update_key:
+            await inbox.first_time(session, event.update_key, now)
         return [Reply(text=translate(turn.lang, refusal.key, **refusal.params))]
-
-
-async def _already_handled(session: AsyncSession, update_key: str | None) -> bool:
-    if update_key is None:
-        return False
-    return await session.get(ProcessedUpdate, update_key) is not None
 
 
 async def _load_turn(

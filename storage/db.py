@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# Execution option of a transaction that only reads (see `read_only`).
+READ_ONLY = "qabot_read_only"
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -26,18 +29,19 @@ def ensure_sqlite_folder(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, busy_timeout: float = 30.0, **kwargs: Any) -> AsyncEngine:
+    """An engine; on SQLite a writer waits up to `busy_timeout` seconds for the file lock."""
     ensure_sqlite_folder(url)
     if is_sqlite(url):
         # Writers queue on the file lock instead of failing at once.
-        kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs.setdefault("connect_args", {"timeout": busy_timeout})
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, busy_timeout)
     return engine
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own transaction handling would start transactions too late for
@@ -47,11 +51,14 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            return
         # Take the write lock at the start: a read-then-write transaction can then never
         # fail half-way with "database is locked" when another writer got in between.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -59,3 +66,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def read_only(session: AsyncSession) -> None:
+    """Begin the session's transaction as a reader: on SQLite a plain BEGIN, which never
+    waits for (nor holds) the write lock (health checks, the inbox worker's look-ups)."""
+    await session.connection(execution_options={READ_ONLY: True})

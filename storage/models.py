@@ -369,6 +369,25 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+class InboxUpdate(Base):
+    """An update as received, stored before it is confirmed to the platform (storage/inbox.py).
+
+    Taken per chat in `id` order; `done_at` is set once its turn ran. The unique `key` is the
+    platform's update id, so a redelivery is stored once.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_done_at_id", "done_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class AuditEntry(Base):
     """Who changed what, when: reports, commitments, bindings, master data."""
 

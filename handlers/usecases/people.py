@@ -197,13 +197,20 @@ async def person_seen(
 ) -> Person | None:
     """The person bound to this account, remembered as just seen here (notifications
     follow the channel used last); None for an unbound account."""
-    identity = await _identity(session, channel, external_id)
-    if identity is None:
+    # One statement for both: this runs on every turn.
+    found = (
+        await session.execute(
+            select(ChannelIdentity, Person)
+            .join(Person, Person.id == ChannelIdentity.person_id)
+            .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
+        )
+    ).first()
+    if found is None:
         return None
+    identity, person = found
     _seen(identity, chat_id, now)
-    person = await session.get(Person, identity.person_id)
     # A deactivated officer's chats read as unbound: no reports, no commitments, no actions.
-    return None if person is None or person.deactivated_at is not None else person
+    return None if person.deactivated_at is not None else person
 
 
 def _seen(identity: ChannelIdentity, chat_id: str, now: datetime) -> None:

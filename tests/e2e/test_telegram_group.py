@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.settings import Settings
-from bot.telegram_channel import TelegramChannel
+from bot.telegram import TelegramChannel
 from handlers.core import Core
 from storage.models import ChannelIdentity
 from tests.conftest import World

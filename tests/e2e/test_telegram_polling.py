@@ -258,6 +258,44 @@ async def test_conversation_survives_kill_9(
     assert tg.rejected == []
 
 
+async def test_kill_9_with_200_updates_in_the_inbox_each_is_handled_once_in_order(
+    bot: BotProcess, tg: FakeTelegram
+) -> None:
+    chats, per_chat = range(3001, 3021), 10
+    for number in range(per_chat):
+        for chat in chats:
+            tg.user_sends_text(chat, f"/c{chat}n{number:02d}", language_code="en")
+    # Stored and confirmed to Telegram (its offset passed them), then killed while most wait in
+    # the inbox: replies are paced to about one a second per chat, and each chat goes in order.
+    await until(lambda: bot.query("SELECT count(*) FROM inbox")[0][0] == 200, within=10)
+    await bot.kill9()
+    waiting = bot.query("SELECT count(*) FROM inbox WHERE done_at IS NULL")[0][0]
+    assert waiting >= 100
+
+    await bot.start()
+    last = len(chats) * per_chat - 1
+
+    def answered() -> list[str]:
+        return [
+            (m.text or "").split("/c", 1)[1].split(" ", 1)[0]
+            for m in tg.sent_messages()
+            if "/c" in (m.text or "")
+        ]
+
+    # A turn that committed in the first life but whose reply was not yet sent is not run again
+    # (README "Known limits"); on SQLite one turn runs at a time, so at most one such reply.
+    await until(lambda: len(answered()) >= last, within=40)
+    await until(lambda: not bot.query("SELECT 1 FROM inbox WHERE done_at IS NULL"), within=10)
+    replies = answered()
+    assert len(replies) == len(set(replies))  # none twice
+    for chat in chats:
+        mine = [reply for reply in replies if reply.startswith(f"{chat}n")]
+        assert mine == sorted(mine)  # in the order they were sent
+    handled = bot.query("SELECT count(*) FROM processed_updates")[0][0]
+    assert handled == 200
+    assert tg.rejected == []
+
+
 async def test_files_over_20_mb_are_refused_by_size_without_downloading(
     bot: BotProcess, tg: FakeTelegram, world: World
 ) -> None:

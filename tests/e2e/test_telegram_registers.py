@@ -13,7 +13,7 @@ import pytest
 
 from bot.delivery import Delivery
 from bot.settings import Settings
-from bot.telegram_channel import TelegramChannel
+from bot.telegram import TelegramChannel
 from domain.clock import FixedClock
 from domain.registers import RegisterKind
 from handlers.core import Core

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.wecom_channel import render, shorten, split_text
+from bot.wecom.rendering import render, shorten, split_text
 from handlers.messages import Button, Checklist, Option, Reply
 
 

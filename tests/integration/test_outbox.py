@@ -37,6 +37,7 @@ class RecordingSender:
     channel = CHANNEL
 
     def __init__(self, fault_rate: float = 0.0, seed: int = 7) -> None:
+        self.max_per_second: float | None = None
         self.delivered: list[tuple[str, str]] = []
         self.faults = 0
         self.fault_rate = fault_rate

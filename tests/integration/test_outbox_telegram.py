@@ -20,7 +20,7 @@ from handlers.usecases.people import add_enterprise, add_officer, bind
 from handlers.usecases.reminders import sweep
 from tests.fakes.fake_telegram import FakeTelegram
 
-telegram_channel = pytest.importorskip("bot.telegram_channel")
+telegram_channel = pytest.importorskip("bot.telegram")
 
 PEOPLE = 300
 

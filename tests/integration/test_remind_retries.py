@@ -5,19 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-import pytest
-
 from bot.delivery import Delivery, close_senders, open_senders
 from bot.remind_run import RemindDelivery, deliver_until_done
 from bot.settings import Settings
+from bot.telegram import TelegramChannel
 from domain.clock import FixedClock
 from domain.reminders import QuietHours
 from handlers.core import Core
 from handlers.usecases.reminders import sweep
 from tests.fakes.fake_telegram import FakeTelegram
 from tests.integration.test_outbox_telegram import contacts_due_a_digest
-
-telegram_channel = pytest.importorskip("bot.telegram_channel")
 
 PEOPLE = 40
 
@@ -39,7 +36,7 @@ async def remind_once(
         telegram_api_base_url=tg.base_url,
         telegram_file_base_url=tg.base_file_url,
     )
-    channel = telegram_channel.TelegramChannel(settings, core)
+    channel = TelegramChannel(settings, core)
     await open_senders([channel])
     try:
         delivery = Delivery(core, [channel], QuietHours(core.tz))

@@ -141,7 +141,7 @@ async def test_remind_command_delivers_through_telegram(
     core: Core, world: World, sqlite_url: str, tmp_path: Path
 ) -> None:
     """With TELEGRAM_BOT_TOKEN set, `qabot remind` sends the digests it queued, then exits."""
-    pytest.importorskip("bot.telegram_channel")
+    pytest.importorskip("bot.telegram")
     from tests.fakes.fake_telegram import FakeTelegram
 
     async with FakeTelegram(token="123:REMIND") as tg:

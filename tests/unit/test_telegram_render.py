@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.telegram_channel import MAX_TEXT, render, split_text, utf16_len
+from bot.telegram.rendering import MAX_TEXT, render, split_text, utf16_len
 from handlers.messages import Button, Checklist, Option, Reply
 from tests.fakes.fake_telegram import parse_html
 

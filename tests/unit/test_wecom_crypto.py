@@ -1,4 +1,4 @@
-"""Tests of bot.wecom_crypto against official vectors and wechatpy as an independent peer."""
+"""Tests of bot.wecom.crypto against official vectors and wechatpy as an independent peer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
-from bot.wecom_crypto import (
+from bot.wecom.crypto import (
     CorpIdMismatch,
     MalformedMessage,
     SignatureError,
