@@ -64,6 +64,7 @@ from handlers.dispatcher import handle
 from handlers.i18n import LANGUAGES, normalise_language, translate
 from handlers.messages import Button, IncomingEvent, IncomingFile, OutgoingFile, Reply
 from handlers.onboarding import HELP_COMMANDS
+from handlers.payloads import SetLanguage
 from handlers.usecases.people import person_for_identity
 from storage.models import ProcessedUpdate
 
@@ -643,7 +644,7 @@ class TelegramChannel:
         pressed = query.message.message_id if query is not None and query.message else None
         await self._send_replies(int(event.chat_id), replies, pressed)
         if (event.command == "start" and event.text) or (event.payload or "").startswith(
-            "lang:set:"
+            SetLanguage.prefix()
         ):
             await self._set_chat_menu(event)
         if self.after_turn is not None:
