@@ -1,7 +1,4 @@
-"""How an agreement's period, its notices and its evaluation (评价) read in a chat.
-
-Every button payload of the evaluation flow is built here, one function per kind.
-"""
+"""How an agreement's period, its notices and its evaluation (评价) read in a chat."""
 
 from __future__ import annotations
 
@@ -13,6 +10,14 @@ from domain.commitments import other_party
 from domain.roles import Party
 from handlers.i18n import translate as t
 from handlers.messages import Button, Reply
+from handlers.payloads import (
+    EvaluationResultsPage,
+    ScoreCommitment,
+    ShowAgreement,
+    ShowEvaluationResult,
+    StartEvaluation,
+    SubmitWithoutComment,
+)
 from handlers.views import commitment_line, local_time
 from storage.models import Agreement, AgreementEvaluation, Commitment, Enterprise
 
@@ -23,34 +28,6 @@ _LABEL = 16
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --- payloads: "<flow>:<step>:<argument>", one builder per kind ---------------------------
-
-
-def evaluate_payload(agreement_id: int) -> str:
-    return f"ev:start:{agreement_id}"
-
-
-def score_payload(commitment_id: int, score: int) -> str:
-    return f"ev:rate:{commitment_id}:{score}"
-
-
-def skip_comment_payload(agreement_id: int) -> str:
-    return f"ev:skip:{agreement_id}"
-
-
-def result_payload(agreement_id: int) -> str:
-    return f"ev:view:{agreement_id}"
-
-
-def results_page_payload(offset: int) -> str:
-    return f"ev:page:{offset}"
-
-
-def open_agreement_payload(enterprise_id: int) -> str:
-    # The commitments flow's own button (cm:agr), here so this module builds it once.
-    return f"cm:agr:{enterprise_id}"
 
 
 # --- notices -----------------------------------------------------------------------------
@@ -108,10 +85,10 @@ def agreement_notice(
             continue
         label = _short(item.enterprise.name, _LABEL)
         if due is AgreementMoment.EVALUATION:
-            payload = evaluate_payload(item.agreement.id)
+            payload = StartEvaluation(item.agreement.id).pack()
             label = t(lang, "agreement.button.evaluate_for", enterprise=label)
         else:
-            payload = open_agreement_payload(item.enterprise.id)
+            payload = ShowAgreement(item.enterprise.id).pack()
         buttons.append([Button(label, payload)])
     if len(items) > MAX_NOTICE_BUTTONS:
         lines.append(t(lang, "agreement.notice.more", count=len(items) - MAX_NOTICE_BUTTONS))
@@ -214,7 +191,7 @@ def score_prompt(
         ),
         buttons=[
             [
-                Button("★" * score, score_payload(commitment.id, score))
+                Button("★" * score, ScoreCommitment(commitment.id, score).pack())
                 for score in range(MIN_SCORE, MAX_SCORE + 1)
             ]
         ],
@@ -228,7 +205,7 @@ def comment_prompt(lang: str, agreement_id: int, rated: int) -> Reply:
             [
                 Button(
                     t(lang, "agreement.button.submit_without_comment"),
-                    skip_comment_payload(agreement_id),
+                    SubmitWithoutComment(agreement_id).pack(),
                 )
             ]
         ],
@@ -289,13 +266,15 @@ def results_page(
             [
                 Button(
                     t(lang, "agreement.button.details", enterprise=_short(enterprise.name, _LABEL)),
-                    result_payload(agreement.id),
+                    ShowEvaluationResult(agreement.id).pack(),
                 )
             ]
         )
     shown_to = offset + len(results)
     if shown_to < total:
-        buttons.append([Button(t(lang, "agreement.button.more"), results_page_payload(shown_to))])
+        buttons.append(
+            [Button(t(lang, "agreement.button.more"), EvaluationResultsPage(shown_to).pack())]
+        )
     return Reply(
         title=t(lang, "agreement.results.title", first=offset + 1, last=shown_to, total=total),
         text="\n\n".join(lines),

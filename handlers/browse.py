@@ -6,7 +6,8 @@ from domain.errors import DomainError
 from domain.search_text import MAX_QUERY
 from handlers import commitments, views
 from handlers.messages import Button
-from handlers.paging import PAGE, more_payload, more_row, numbered, page_title
+from handlers.paging import PAGE, more_row, numbered, page_title
+from handlers.payloads import ListKind, ShowMore, ViewReport
 from handlers.turn import Turn
 from handlers.usecases import reports as report_usecases
 from handlers.usecases import search as search_usecases
@@ -15,23 +16,19 @@ from storage.models import Enterprise, Report
 SEARCH_KEY = "search"
 
 
-def view_payload(report: Report) -> str:
-    return f"rep:view:{report.id}"
-
-
-def closed_payload() -> str:
-    return more_payload("closed", 0)
+# Deeper pages stop here: a list that long is searched, not paged through.
+MAX_OFFSET = 10_000
 
 
 def _report_buttons(found: list[tuple[Report, Enterprise | None]]) -> list[list[Button]]:
-    return [[Button(r.reference, view_payload(r))] for r, _ in found]
+    return [[Button(r.reference, ViewReport(r.id).pack())] for r, _ in found]
 
 
 def _say_page(
     turn: Turn,
     title: str,
     found: list[tuple[Report, Enterprise | None]],
-    kind: str,
+    kind: ListKind,
     offset: int,
     extra: list[list[Button]] | None = None,
 ) -> None:
@@ -54,18 +51,18 @@ async def my_reports(turn: Turn, offset: int = 0) -> None:
     if not found:
         turn.say(turn.t("reports.none" if offset == 0 else "list.end"))
         return
-    _say_page(turn, turn.t("reports.mine_title"), [(r, None) for r in found], "mine", offset)
+    _say_page(turn, turn.t("reports.mine_title"), [(r, None) for r in found], ListKind.MINE, offset)
 
 
 async def show_inbox(turn: Turn, offset: int = 0) -> None:
     """Lists the reports waiting for the bureau side, oldest first, with the closed filter."""
     found = await report_usecases.inbox(turn.session, turn.actor, limit=PAGE + 1, offset=offset)
-    closed_row = [[Button(turn.t("button.closed_reports"), closed_payload())]]
+    closed_row = [[Button(turn.t("button.closed_reports"), ShowMore(ListKind.CLOSED, 0).pack())]]
     if not found:
         turn.say(turn.t("inbox.empty" if offset == 0 else "list.end"), buttons=closed_row)
         return
     rows: list[tuple[Report, Enterprise | None]] = list(found)
-    _say_page(turn, turn.t("inbox.title"), rows, "inbox", offset, closed_row)
+    _say_page(turn, turn.t("inbox.title"), rows, ListKind.INBOX, offset, closed_row)
 
 
 async def closed(turn: Turn, offset: int = 0) -> None:
@@ -77,7 +74,7 @@ async def closed(turn: Turn, offset: int = 0) -> None:
         turn.say(turn.t("list.closed_none" if offset == 0 else "list.end"))
         return
     rows: list[tuple[Report, Enterprise | None]] = list(found)
-    _say_page(turn, turn.t("list.closed_title"), rows, "closed", offset)
+    _say_page(turn, turn.t("list.closed_title"), rows, ListKind.CLOSED, offset)
 
 
 async def search(turn: Turn) -> None:
@@ -100,32 +97,29 @@ async def show_search(turn: Turn, query: str, offset: int) -> None:
         turn.say(turn.t("search.none" if offset == 0 else "list.end", query=query))
         return
     rows: list[tuple[Report, Enterprise | None]] = list(found)
-    _say_page(turn, turn.t("search.title", query=query), rows, "search", offset)
+    _say_page(turn, turn.t("search.title", query=query), rows, ListKind.SEARCH, offset)
 
 
-async def more(turn: Turn, argument: str) -> None:
+async def more(turn: Turn, pressed: ShowMore) -> None:
     """Shows the next page of a list."""
-    kind, _, offset_text = argument.partition(":")
-    if not offset_text.isdigit() or int(offset_text) > 10_000:
+    offset = pressed.offset
+    if offset > MAX_OFFSET:
         raise DomainError("error.button_invalid")
-    offset = int(offset_text)
-    match kind:
-        case "mine":
+    match pressed.kind:
+        case ListKind.MINE:
             await my_reports(turn, offset)
-        case "inbox":
+        case ListKind.INBOX:
             await show_inbox(turn, offset)
-        case "closed":
+        case ListKind.CLOSED:
             await closed(turn, offset)
-        case "cm":
+        case ListKind.COMMITMENTS:
             await commitments.show_open(turn, offset)
-        case "search":
+        case ListKind.SEARCH:
             query = turn.data.get(SEARCH_KEY)
             if not query:
                 turn.say(turn.t("search.expired"))
                 return
             await show_search(turn, str(query), offset)
-        case _:
-            raise DomainError("error.button_invalid")
 
 
-BUTTONS = {"more": more}
+BUTTONS = {ShowMore: more}

@@ -9,6 +9,7 @@ from handlers.attachments import clean_text, receive_file
 from handlers.messages import Button
 from handlers.payloads import (
     ConfirmCommitment,
+    ListKind,
     MarkCommitmentDone,
     SendBackCommitment,
     ShowAgreement,
@@ -57,7 +58,7 @@ async def show_open(turn: Turn, offset: int = 0) -> None:
                 ]
             )
     title = paging.page_title(turn, turn.t("commitments.title"), offset, len(lines))
-    buttons += paging.more_row(turn, "cm", offset, len(found) > paging.PAGE)
+    buttons += paging.more_row(turn, ListKind.COMMITMENTS, offset, len(found) > paging.PAGE)
     turn.say("\n".join(lines), title=title, buttons=buttons)
 
 

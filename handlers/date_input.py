@@ -15,9 +15,10 @@ from datetime import date, datetime, time
 
 from domain.typed_dates import TypedWhen, read_when
 from handlers.messages import Button
+from handlers.payloads import ConfirmWhen, OtherTime, PickTime, RetypeWhen
 from handlers.turn import Turn
 
-FLOW = "dt"
+FLOW = ConfirmWhen.FLOW
 PENDING = "when_pending"
 QUICK_TIMES = ("09:00", "14:00")
 
@@ -51,8 +52,8 @@ def read(turn: Turn, text: str, *, need_time: bool) -> str | None:
         turn.say(
             turn.t("when.pick_time", day=_shown(turn, reading.day, None)),
             buttons=[
-                [Button(at, time_payload(at)) for at in QUICK_TIMES]
-                + [Button(turn.t("button.other_time"), other_time_payload())]
+                [Button(at, PickTime(at.replace(":", "")).pack()) for at in QUICK_TIMES]
+                + [Button(turn.t("button.other_time"), OtherTime().pack())]
             ],
         )
         return None
@@ -74,28 +75,17 @@ def read(turn: Turn, text: str, *, need_time: bool) -> str | None:
         turn.t("when.confirm", when=_shown(turn, reading.day, at)),
         buttons=[
             [
-                Button(turn.t("button.when_confirm"), confirm_payload(value)),
-                Button(turn.t("button.retype"), retype_payload()),
+                Button(turn.t("button.when_confirm"), _confirm_button(value).pack()),
+                Button(turn.t("button.retype"), RetypeWhen().pack()),
             ]
         ],
     )
     return None
 
 
-def confirm_payload(value: str) -> str:
-    return f"{FLOW}:ok:{''.join(c for c in value if c.isdigit())}"
-
-
-def retype_payload() -> str:
-    return f"{FLOW}:re"
-
-
-def time_payload(at: str) -> str:
-    return f"{FLOW}:at:{at.replace(':', '')}"
-
-
-def other_time_payload() -> str:
-    return f"{FLOW}:other"
+def _confirm_button(value: str) -> ConfirmWhen:
+    # The digits alone: "2026-12-03 14:00" has a colon, the payload separator.
+    return ConfirmWhen("".join(c for c in value if c.isdigit()))
 
 
 def _value(day: date, at: time | None) -> str:
@@ -125,16 +115,16 @@ async def _resume(turn: Turn, value: str) -> None:
     await resume(turn)
 
 
-async def confirm(turn: Turn, argument: str) -> None:
+async def confirm(turn: Turn, pressed: ConfirmWhen) -> None:
     """Takes the echoed reading as the answer."""
     value = (turn.data.get(PENDING) or {}).get("value")
-    if value is None or confirm_payload(value) != f"{FLOW}:ok:{argument}":
+    if value is None or _confirm_button(value) != pressed:
         turn.say(turn.t("error.button_stale"))
         return
     await _resume(turn, value)
 
 
-async def retype(turn: Turn, argument: str) -> None:
+async def retype(turn: Turn, _: RetypeWhen) -> None:
     """Forgets the reading and asks for the date again."""
     if PENDING not in turn.data:
         turn.say(turn.t("error.button_stale"))
@@ -143,17 +133,17 @@ async def retype(turn: Turn, argument: str) -> None:
     turn.say(turn.t("when.retype"))
 
 
-async def pick_time(turn: Turn, argument: str) -> None:
+async def pick_time(turn: Turn, pressed: PickTime) -> None:
     """Completes the chosen day with a quick time button."""
     day = (turn.data.get(PENDING) or {}).get("day")
-    at = f"{argument[:2]}:{argument[2:]}"
+    at = f"{pressed.hhmm[:2]}:{pressed.hhmm[2:]}"
     if day is None or at not in QUICK_TIMES:
         turn.say(turn.t("error.button_stale"))
         return
     await _resume(turn, f"{day} {at}")
 
 
-async def other_time(turn: Turn, argument: str) -> None:
+async def other_time(turn: Turn, _: OtherTime) -> None:
     """Asks for a time of the chosen day."""
     if "day" not in (turn.data.get(PENDING) or {}):
         turn.say(turn.t("error.button_stale"))
@@ -161,4 +151,4 @@ async def other_time(turn: Turn, argument: str) -> None:
     turn.say(turn.t("when.ask_time"))
 
 
-BUTTONS = {"ok": confirm, "re": retype, "at": pick_time, "other": other_time}
+BUTTONS = {ConfirmWhen: confirm, RetypeWhen: retype, PickTime: pick_time, OtherTime: other_time}

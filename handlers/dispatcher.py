@@ -2,13 +2,15 @@
 
 Where is a button handled? Its payload is "<flow>:<step>:…", one class in handlers/payloads.py:
 FLOWS below maps the flow prefix to its module, and that module's BUTTONS maps the payload
-class to the function.
+class to the function. The buttons of /help ("cmd") are this module's own: they run the
+command through the same role check as a typed one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from types import ModuleType
@@ -21,6 +23,7 @@ from domain.errors import DomainError
 from domain.roles import BUREAU_ROLES, SUPERVISING_ROLES, Role
 from domain.text import clean_input
 from handlers import (
+    binding,
     browse,
     commitments,
     date_input,
@@ -40,7 +43,7 @@ from handlers.attachments import load_attachments, prefetched
 from handlers.core import Core
 from handlers.i18n import LANGUAGES, normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
-from handlers.payloads import InvalidPayload, SetLanguage, unpack
+from handlers.payloads import InvalidPayload, Payload, RunCommand, SetLanguage, unpack
 from handlers.turn import Turn
 from handlers.usecases.people import person_seen
 from storage import inbox
@@ -52,7 +55,8 @@ Step = Callable[[Turn], Awaitable[None]]
 
 FLOWS: dict[str, ModuleType] = {
     "lang": onboarding,
-    "bind": onboarding,
+    binding.FLOW: binding,
+    RunCommand.FLOW: sys.modules[__name__],
     "rp": report_problem,
     "rep": reports,
     "cm": commitments,
@@ -69,11 +73,11 @@ FLOWS: dict[str, ModuleType] = {
 
 # command -> (handler, roles allowed; None = anyone, bound or not)
 COMMANDS: dict[str, tuple[Step, tuple[Role, ...] | None]] = {
-    "start": (onboarding.start, None),
+    "start": (binding.start, None),
     "help": (onboarding.show_help, None),
     "lang": (onboarding.choose_language, None),
     "cancel": (onboarding.cancel, None),
-    "link": (onboarding.link_channel, tuple(Role)),
+    "link": (binding.link_channel, tuple(Role)),
     "profile": (profile.begin, tuple(Role)),
     "report": (report_problem.begin, (Role.STAFF,)),
     "myreports": (browse.my_reports, (Role.STAFF,)),
@@ -262,33 +266,26 @@ async def _press_button(turn: Turn, payload: str) -> None:
     try:
         pressed = unpack(payload)
     except InvalidPayload:
-        await _press_untyped_button(turn, payload)
+        # Forged or from an older bot: nothing to act on.
+        turn.say(turn.t("error.button_invalid"))
         return
     module = FLOWS.get(pressed.FLOW)
     handler = module.BUTTONS.get(type(pressed)) if module else None
     if handler is None:
         turn.say(turn.t("error.button_invalid"))
         return
-    if turn.person is None and not isinstance(pressed, SetLanguage):
+    if turn.person is None and not isinstance(pressed, _UNBOUND_MAY_PRESS):
         turn.say(turn.t("bind.please_bind"))
         return
     await handler(turn, pressed)
 
 
-async def _press_untyped_button(turn: Turn, payload: str) -> None:
-    """Flows whose BUTTONS are still keyed on the step name (being moved to payloads.py)."""
-    flow, _, rest = payload.partition(":")
-    step, _, argument = rest.partition(":")
-    if flow == onboarding.COMMAND_FLOW and step == "run" and len(payload.encode()) <= 64:
-        await _run_command(turn, argument)  # a /help button: checked like the typed command
-        return
-    module = FLOWS.get(flow)
-    handler = getattr(module, "BUTTONS", {}).get(step) if module else None
-    if handler is None or len(payload.encode()) > 64:
-        # Forged or from an older bot: nothing to act on.
-        turn.say(turn.t("error.button_invalid"))
-        return
-    if turn.person is None:
-        turn.say(turn.t("bind.please_bind"))
-        return
-    await handler(turn, argument)
+async def _press_command(turn: Turn, pressed: RunCommand) -> None:
+    """Runs the command of a /help button, checked like the typed command."""
+    await _run_command(turn, pressed.command)
+
+
+# An unbound chat is offered /lang; a command button checks binding per command itself.
+_UNBOUND_MAY_PRESS: tuple[type[Payload], ...] = (SetLanguage, RunCommand)
+
+BUTTONS = {RunCommand: _press_command}

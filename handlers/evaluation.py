@@ -9,33 +9,33 @@ from domain.roles import SUPERVISING_ROLES, Party
 from handlers import agreement_views as views
 from handlers.attachments import clean_text
 from handlers.messages import Button
+from handlers.payloads import (
+    EvaluationResultsPage,
+    ScoreCommitment,
+    ShowEvaluationResult,
+    StartEvaluation,
+    SubmitWithoutComment,
+)
 from handlers.turn import Turn
 from handlers.usecases import agreements as usecases
 from storage.models import Commitment, Enterprise
 
-FLOW = "ev"
+FLOW = StartEvaluation.FLOW
 RESULTS_PAGE = 10
 
 
-def _id(argument: str) -> int:
-    if not argument.isdigit() or len(argument) > 18:
-        raise DomainError("error.button_invalid")
-    return int(argument)
-
-
-async def start(turn: Turn, argument: str) -> None:
+async def start(turn: Turn, pressed: StartEvaluation) -> None:
     """Opens or resumes this side's evaluation at the next commitment to rate."""
     step = await usecases.evaluation_step(
-        turn.session, turn.actor, _id(argument), turn.today, turn.now
+        turn.session, turn.actor, pressed.agreement_id, turn.today, turn.now
     )
     _ask_next(turn, step)
 
 
-async def rate(turn: Turn, argument: str) -> None:
+async def rate(turn: Turn, pressed: ScoreCommitment) -> None:
     """Stores a score and asks for the next one, or for the comment."""
-    commitment_id, _, score = argument.partition(":")
     step = await usecases.rate(
-        turn.session, turn.actor, _id(commitment_id), _id(score), turn.today, turn.now
+        turn.session, turn.actor, pressed.commitment_id, pressed.score, turn.today, turn.now
     )
     _ask_next(turn, step)
 
@@ -62,9 +62,9 @@ def _ask_next(turn: Turn, step: usecases.EvaluationStep) -> None:
     turn.reply(views.comment_prompt(turn.lang, agreement_id, len(step.evaluation.ratings)))
 
 
-async def skip_comment(turn: Turn, argument: str) -> None:
+async def skip_comment(turn: Turn, pressed: SubmitWithoutComment) -> None:
     """Submits the evaluation without a comment."""
-    await _submit(turn, _id(argument), None)
+    await _submit(turn, pressed.agreement_id, None)
 
 
 async def on_text(turn: Turn) -> None:
@@ -93,14 +93,18 @@ async def _submit(turn: Turn, agreement_id: int, comment: str | None) -> None:
 
 async def show_evaluations(turn: Turn) -> None:
     """Lists the ended agreements in the supervisor's scope with both sides' ratings."""
-    await page(turn, "0")
+    await _show_page(turn, 0)
 
 
-async def page(turn: Turn, argument: str) -> None:
+async def page(turn: Turn, pressed: EvaluationResultsPage) -> None:
+    """Shows the page of ended agreements the button points to."""
+    await _show_page(turn, pressed.offset)
+
+
+async def _show_page(turn: Turn, offset: int) -> None:
     """Shows one page of ended agreements and their evaluations."""
     if turn.actor.role not in SUPERVISING_ROLES:
         raise DomainError("error.not_allowed")
-    offset = _id(argument)
     results, total = await usecases.ended_in_scope(
         turn.session, turn.actor, turn.today, offset, RESULTS_PAGE
     )
@@ -114,11 +118,11 @@ async def page(turn: Turn, argument: str) -> None:
     )
 
 
-async def view(turn: Turn, argument: str) -> None:
+async def view(turn: Turn, pressed: ShowEvaluationResult) -> None:
     """Shows every score and comment of an ended agreement's evaluations."""
     if turn.actor.role not in SUPERVISING_ROLES:
         raise DomainError("error.not_allowed")
-    result = await usecases.result_of(turn.session, turn.actor, _id(argument))
+    result = await usecases.result_of(turn.session, turn.actor, pressed.agreement_id)
     turn.reply(
         views.result_detail(
             turn.lang,
@@ -156,7 +160,7 @@ async def period_section(
         return text, buttons
     if supervising:
         buttons.append(
-            [Button(turn.t("agreement.button.results"), views.result_payload(agreement.id))]
+            [Button(turn.t("agreement.button.results"), ShowEvaluationResult(agreement.id).pack())]
         )
     else:
         mine = turn.actor.party
@@ -165,15 +169,15 @@ async def period_section(
             mine is Party.ENTERPRISE or enterprise.officer_id == turn.actor.person_id
         ):
             buttons.append(
-                [Button(turn.t("agreement.button.evaluate"), views.evaluate_payload(agreement.id))]
+                [Button(turn.t("agreement.button.evaluate"), StartEvaluation(agreement.id).pack())]
             )
     return text, buttons
 
 
 BUTTONS = {
-    "start": start,
-    "rate": rate,
-    "skip": skip_comment,
-    "view": view,
-    "page": page,
+    StartEvaluation: start,
+    ScoreCommitment: rate,
+    SubmitWithoutComment: skip_comment,
+    ShowEvaluationResult: view,
+    EvaluationResultsPage: page,
 }

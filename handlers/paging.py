@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from handlers.messages import Button
+from handlers.payloads import ListKind, ShowMore
 from handlers.turn import Turn
 
-FLOW = "ls"
+FLOW = ShowMore.FLOW
 PAGE = 10
-
-
-def more_payload(kind: str, offset: int) -> str:
-    return f"{FLOW}:more:{kind}:{offset}"
 
 
 def numbered(lines: list[str], offset: int) -> str:
@@ -23,7 +20,7 @@ def page_title(turn: Turn, title: str, offset: int, shown: int) -> str:
     return f"{title} · {turn.t('list.range', first=offset + 1, last=offset + shown)}"
 
 
-def more_row(turn: Turn, kind: str, offset: int, has_more: bool) -> list[list[Button]]:
+def more_row(turn: Turn, kind: ListKind, offset: int, has_more: bool) -> list[list[Button]]:
     if not has_more:
         return []
-    return [[Button(turn.t("button.more"), more_payload(kind, offset + PAGE))]]
+    return [[Button(turn.t("button.more"), ShowMore(kind, offset + PAGE).pack())]]

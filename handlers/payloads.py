@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any, ClassVar, Self, get_type_hints
 
 from domain.areas import ServiceArea
+from domain.registers import RegisterKind
 from domain.reports import Urgency
 
 SEP = ":"
@@ -42,6 +43,8 @@ class Payload:
 
     FLOW: ClassVar[str]
     STEP: ClassVar[str]
+    # Between the fields; "." where an older wire form joined two of them ("reg:upd:instrument.7").
+    FIELD_SEP: ClassVar[str] = SEP
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -58,17 +61,19 @@ class Payload:
 
     def pack(self) -> str:
         """Return the wire form; refuse what would not survive the trip (a bug, not input)."""
-        parts = [self.prefix()]
+        texts = []
         values = [getattr(self, f.name) for f in dataclasses.fields(self)]
         # A trailing field left at its empty default is not written ("rp:change").
         while values and values[-1] == "":
             values.pop()
         for value in values:
             text = str(value.value if isinstance(value, Enum) else value)
-            if not text or SEP in text:
+            if not text or SEP in text or self.FIELD_SEP in text:
                 raise ValueError(f"{type(self).__name__}: field value {text!r} cannot be packed")
-            parts.append(text)
-        packed = SEP.join(parts)
+            texts.append(text)
+        packed = self.prefix()
+        if texts:
+            packed += SEP + self.FIELD_SEP.join(texts)
         if len(packed.encode()) > MAX_BYTES:
             raise ValueError(f"{type(self).__name__}: payload {packed!r} exceeds {MAX_BYTES} bytes")
         return packed
@@ -80,7 +85,7 @@ class Payload:
         if payload != head and not payload.startswith(head + SEP):
             raise InvalidPayload(f"not a {cls.__name__} payload")
         rest = payload[len(head) + 1 :]
-        parts = rest.split(SEP) if rest else []
+        parts = rest.split(cls.FIELD_SEP) if rest else []
         fields = dataclasses.fields(cls)
         required = [f for f in fields if f.default is dataclasses.MISSING]
         if not len(required) <= len(parts) <= len(fields):
@@ -126,6 +131,30 @@ def unpack(payload: str) -> Payload:
 class SetLanguage(Payload):
     FLOW, STEP = "lang", "set"
     language: str
+
+
+# --- dispatcher.py ("cmd"): the buttons of /help ----------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RunCommand(Payload):
+    """Runs the command as if typed, through the same role check."""
+
+    FLOW, STEP = "cmd", "run"
+    command: str
+
+
+# --- binding.py ("bind"): confirming a change of binding --------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfirmBinding(Payload):
+    FLOW, STEP = "bind", "yes"
+
+
+@dataclasses.dataclass(frozen=True)
+class KeepBinding(Payload):
+    FLOW, STEP = "bind", "no"
 
 
 # --- report_problem.py ("rp"): the new-report form --------------------------------------------
@@ -407,3 +436,169 @@ class ReportAsNew(Payload):
 @dataclasses.dataclass(frozen=True)
 class HelpFromOffer(Payload):
     FLOW, STEP = "tw", "help"
+
+
+# --- browse.py ("ls"): lists paged through (handlers/paging.py builds the button) -------------
+
+
+class ListKind(Enum):
+    MINE = "mine"
+    INBOX = "inbox"
+    CLOSED = "closed"
+    SEARCH = "search"
+    COMMITMENTS = "cm"
+
+
+@dataclasses.dataclass(frozen=True)
+class ShowMore(Payload):
+    """The page of the list starting at `offset`; offset 0 of CLOSED is the inbox's filter."""
+
+    FLOW, STEP = "ls", "more"
+    kind: ListKind
+    offset: int
+
+
+# --- date_input.py ("dt"): a date or time read from text --------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfirmWhen(Payload):
+    """The reading echoed back; `digits` are its digits, matched against the pending one."""
+
+    FLOW, STEP = "dt", "ok"
+    digits: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RetypeWhen(Payload):
+    FLOW, STEP = "dt", "re"
+
+
+@dataclasses.dataclass(frozen=True)
+class PickTime(Payload):
+    """A quick time for the chosen day, as "0900"."""
+
+    FLOW, STEP = "dt", "at"
+    hhmm: str
+
+
+@dataclasses.dataclass(frozen=True)
+class OtherTime(Payload):
+    FLOW, STEP = "dt", "other"
+
+
+# --- statistics.py ("st"): the 督办 board -----------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class OverdueOfOfficer(Payload):
+    FLOW, STEP = "st", "off"
+    officer_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class OverdueOfEnterprise(Payload):
+    FLOW, STEP = "st", "ent"
+    enterprise_id: int
+
+
+# --- evaluation.py ("ev"): the agreement's evaluation (agreement_views.py builds them) ---------
+
+
+@dataclasses.dataclass(frozen=True)
+class StartEvaluation(Payload):
+    FLOW, STEP = "ev", "start"
+    agreement_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreCommitment(Payload):
+    FLOW, STEP = "ev", "rate"
+    commitment_id: int
+    score: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SubmitWithoutComment(Payload):
+    FLOW, STEP = "ev", "skip"
+    agreement_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ShowEvaluationResult(Payload):
+    FLOW, STEP = "ev", "view"
+    agreement_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationResultsPage(Payload):
+    FLOW, STEP = "ev", "page"
+    offset: int
+
+
+# --- registers.py ("reg"): instruments and certificates (register_views.py builds them) --------
+
+
+@dataclasses.dataclass(frozen=True)
+class AddRegisterEntry(Payload):
+    FLOW, STEP = "reg", "add"
+    kind: RegisterKind
+
+
+@dataclasses.dataclass(frozen=True)
+class RenewRegisterEntry(Payload):
+    FLOW, STEP = "reg", "upd"
+    FIELD_SEP = "."
+    kind: RegisterKind
+    entry_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenRegister(Payload):
+    """One enterprise's register, opened by an officer from the counts or a reminder."""
+
+    FLOW, STEP = "reg", "list"
+    FIELD_SEP = "."
+    kind: RegisterKind
+    enterprise_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SkipRegisterPhoto(Payload):
+    FLOW, STEP = "reg", "skip"
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangeRegisterField(Payload):
+    """Without a field: offer the fields to correct; with one: ask for it."""
+
+    FLOW, STEP = "reg", "edit"
+    field: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfirmRegisterEntry(Payload):
+    FLOW, STEP = "reg", "ok"
+
+
+@dataclasses.dataclass(frozen=True)
+class CancelRegisterEntry(Payload):
+    FLOW, STEP = "reg", "cancel"
+
+
+# --- research.py ("rt"): research topics on common problems -----------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenResearchTopic(Payload):
+    FLOW, STEP = "rt", "open"
+    topic_id: int
+
+
+# --- escalations.py ("esc"): the 督办 list (reminder_views.py builds it) ----------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class EscalationListPage(Payload):
+    FLOW, STEP = "esc", "list"
+    page: int

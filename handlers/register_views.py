@@ -1,6 +1,6 @@
 """How registers, register reminders, similar reports and research topics read in a chat.
 
-Each kind of button payload is built by exactly one function here ("<flow>:<step>:<arg>").
+Each kind of button is built by exactly one function here, from its class in payloads.py.
 """
 
 from __future__ import annotations
@@ -12,6 +12,17 @@ from typing import TYPE_CHECKING
 from domain.registers import RegisterKind
 from handlers.i18n import translate as t
 from handlers.messages import Button, Reply
+from handlers.payloads import (
+    AddRegisterEntry,
+    CancelRegisterEntry,
+    ChangeRegisterField,
+    ConfirmRegisterEntry,
+    OpenRegister,
+    OpenResearchTopic,
+    RenewRegisterEntry,
+    SkipRegisterPhoto,
+    ViewReport,
+)
 from storage.models import Certificate, Enterprise, Instrument, Report, ResearchTopic
 
 if TYPE_CHECKING:
@@ -19,8 +30,8 @@ if TYPE_CHECKING:
 
 # Kept here, not imported from the use case, so views do not import use cases.
 LOOKBACK_DAYS = 90
-FLOW = "reg"
-RESEARCH_FLOW = "rt"
+FLOW = AddRegisterEntry.FLOW
+RESEARCH_FLOW = OpenResearchTopic.FLOW
 # Fields a person may correct before confirming, in the order they are shown.
 DRAFT_FIELDS = {
     RegisterKind.INSTRUMENT: (
@@ -41,46 +52,46 @@ def _short(text: str, limit: int = 16) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# --- button payloads: one function per kind --------------------------------------------
+# --- buttons: one function per kind ----------------------------------------------------
 
 
 def add_button(lang: str, kind: RegisterKind) -> Button:
-    return Button(t(lang, "registers.button.add"), f"{FLOW}:add:{kind.value}")
+    return Button(t(lang, "registers.button.add"), AddRegisterEntry(kind).pack())
 
 
 def renew_button(lang: str, kind: RegisterKind, entry_id: int) -> Button:
     return Button(
-        t(lang, "registers.button.renew", id=entry_id), f"{FLOW}:upd:{kind.value}.{entry_id}"
+        t(lang, "registers.button.renew", id=entry_id), RenewRegisterEntry(kind, entry_id).pack()
     )
 
 
 def list_button(label: str, kind: RegisterKind, enterprise_id: int) -> Button:
-    return Button(_short(label, 40), f"{FLOW}:list:{kind.value}.{enterprise_id}")
+    return Button(_short(label, 40), OpenRegister(kind, enterprise_id).pack())
 
 
 def confirm_button(lang: str) -> Button:
-    return Button(t(lang, "registers.button.confirm"), f"{FLOW}:ok")
+    return Button(t(lang, "registers.button.confirm"), ConfirmRegisterEntry().pack())
 
 
 def change_button(lang: str, field: str = "") -> Button:
     label = t(lang, f"registers.field.{field}") if field else t(lang, "registers.button.change")
-    return Button(label, f"{FLOW}:edit:{field}" if field else f"{FLOW}:edit")
+    return Button(label, ChangeRegisterField(field).pack())
 
 
 def skip_photo_button(lang: str) -> Button:
-    return Button(t(lang, "registers.button.type_instead"), f"{FLOW}:skip")
+    return Button(t(lang, "registers.button.type_instead"), SkipRegisterPhoto().pack())
 
 
 def cancel_button(lang: str) -> Button:
-    return Button(t(lang, "button.cancel"), f"{FLOW}:cancel")
+    return Button(t(lang, "button.cancel"), CancelRegisterEntry().pack())
 
 
 def open_topic_button(lang: str, topic_id: int) -> Button:
-    return Button(t(lang, "research.button.open", id=topic_id), f"{RESEARCH_FLOW}:open:{topic_id}")
+    return Button(t(lang, "research.button.open", id=topic_id), OpenResearchTopic(topic_id).pack())
 
 
 def report_button(reference: str, report_id: int) -> Button:
-    return Button(reference, f"rep:view:{report_id}")
+    return Button(reference, ViewReport(report_id).pack())
 
 
 # --- registers -----------------------------------------------------------------------

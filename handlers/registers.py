@@ -19,6 +19,15 @@ from handlers import register_views as rv
 from handlers.attachments import clean_text, receive_file
 from handlers.core import MAX_FILE_BYTES, Core
 from handlers.messages import Button, IncomingEvent
+from handlers.payloads import (
+    AddRegisterEntry,
+    CancelRegisterEntry,
+    ChangeRegisterField,
+    ConfirmRegisterEntry,
+    OpenRegister,
+    RenewRegisterEntry,
+    SkipRegisterPhoto,
+)
 from handlers.turn import Turn
 from handlers.usecases import registers as usecases
 from storage.models import ConversationState, Enterprise
@@ -28,20 +37,6 @@ log = logging.getLogger(__name__)
 FLOW = rv.FLOW
 DATE_FIELDS = ("verified_on", "valid_until")
 MAX_TYPED = 200
-
-
-def _kind(value: str) -> RegisterKind:
-    try:
-        return RegisterKind(value)
-    except ValueError:
-        raise DomainError("error.button_invalid") from None
-
-
-def _kind_and_id(argument: str) -> tuple[RegisterKind, int]:
-    kind, _, raw_id = argument.partition(".")
-    if not raw_id.isdigit():
-        raise DomainError("error.button_invalid")
-    return _kind(kind), int(raw_id)
 
 
 async def show_instruments(turn: Turn) -> None:
@@ -97,26 +92,25 @@ async def _list(turn: Turn, kind: RegisterKind, enterprise_id: int) -> None:
     )
 
 
-async def open_list(turn: Turn, argument: str) -> None:
+async def open_list(turn: Turn, pressed: OpenRegister) -> None:
     """Opens one enterprise's register (officers, from the counts or a reminder)."""
-    kind, enterprise_id = _kind_and_id(argument)
-    await _list(turn, kind, enterprise_id)
+    await _list(turn, pressed.kind, pressed.enterprise_id)
 
 
-async def add(turn: Turn, argument: str) -> None:
+async def add(turn: Turn, pressed: AddRegisterEntry) -> None:
     """Starts registering: asks for the photo of the certificate."""
-    kind = _kind(argument)
+    kind = pressed.kind
     _require_staff(turn)
     turn.end()
     turn.goto(FLOW, "photo", kind=kind.value, target=None, fields={}, evidence_id=None)
     _ask_photo(turn, kind)
 
 
-async def renew(turn: Turn, argument: str) -> None:
+async def renew(turn: Turn, pressed: RenewRegisterEntry) -> None:
     """Starts recording a new verification (or renewal) of an entry: asks for the photo."""
-    kind, entry_id = _kind_and_id(argument)
+    kind = pressed.kind
     _require_staff(turn)
-    entry, _ = await usecases.load_entry(turn.session, turn.actor, kind, entry_id)
+    entry, _ = await usecases.load_entry(turn.session, turn.actor, kind, pressed.entry_id)
     turn.end()
     turn.goto(FLOW, "photo", kind=kind.value, target=entry.id, fields={}, evidence_id=None)
     _ask_photo(turn, kind)
@@ -190,7 +184,7 @@ async def read_ahead(core: Core, event: IncomingEvent) -> None:
         await reader.read(content)
 
 
-async def skip_photo(turn: Turn, _: str) -> None:
+async def skip_photo(turn: Turn, _: SkipRegisterPhoto) -> None:
     """Types every field instead of sending a photo."""
     if not turn.in_step(FLOW, "photo"):
         turn.say(turn.t("error.button_stale"))
@@ -283,8 +277,9 @@ async def on_text(turn: Turn) -> None:
     await _next_missing_or_summary(turn, kind)
 
 
-async def change(turn: Turn, field: str) -> None:
+async def change(turn: Turn, pressed: ChangeRegisterField) -> None:
     """Offers the fields to correct, or asks for the one chosen."""
+    field = pressed.field
     if not turn.in_step(FLOW, "confirm", "field"):
         turn.say(turn.t("error.button_stale"))
         return
@@ -303,7 +298,7 @@ async def change(turn: Turn, field: str) -> None:
     _ask_field(turn, kind, field)
 
 
-async def confirm(turn: Turn, _: str) -> None:
+async def confirm(turn: Turn, _: ConfirmRegisterEntry) -> None:
     """Registers the entry (or records the renewal) as shown."""
     if not turn.in_step(FLOW, "confirm"):
         turn.say(turn.t("error.button_stale"))
@@ -332,7 +327,7 @@ async def confirm(turn: Turn, _: str) -> None:
     )
 
 
-async def cancel(turn: Turn, _: str) -> None:
+async def cancel(turn: Turn, _: CancelRegisterEntry) -> None:
     """Drops the draft (the photo already stored stays as a file)."""
     if turn.state.flow != FLOW:
         turn.say(turn.t("error.button_stale"))
@@ -342,11 +337,11 @@ async def cancel(turn: Turn, _: str) -> None:
 
 
 BUTTONS = {
-    "add": add,
-    "upd": renew,
-    "list": open_list,
-    "skip": skip_photo,
-    "edit": change,
-    "ok": confirm,
-    "cancel": cancel,
+    AddRegisterEntry: add,
+    RenewRegisterEntry: renew,
+    OpenRegister: open_list,
+    SkipRegisterPhoto: skip_photo,
+    ChangeRegisterField: change,
+    ConfirmRegisterEntry: confirm,
+    CancelRegisterEntry: cancel,
 }

@@ -20,7 +20,7 @@ from domain.roles import Party
 from handlers.i18n import translate as t
 from handlers.i18n import translate_count
 from handlers.messages import Button, Reply
-from handlers.payloads import MarkCommitmentDone, ShowAgreement, ViewReport
+from handlers.payloads import EscalationListPage, MarkCommitmentDone, ShowAgreement, ViewReport
 from handlers.views import action_button, status_text, view_button
 from storage.models import Report
 
@@ -159,7 +159,7 @@ def follow_up_nudge(lang: str, report: Report, working_days: int) -> Reply:
 
 def escalation_list_button(lang: str, page: int, label_key: str = "escalations.list") -> Button:
     """The 督办 list (escalated items still open in the viewer's scope), at `page`."""
-    return Button(t(lang, label_key), f"esc:list:{page}")
+    return Button(t(lang, label_key), EscalationListPage(page).pack())
 
 
 def escalated_item_line(lang: str, item: EscalatedItem) -> str:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from domain.errors import DomainError
 from handlers import register_views
+from handlers.payloads import OpenResearchTopic
 from handlers.turn import Turn
 from handlers.usecases.common_problems import open_topic
 
 FLOW = register_views.RESEARCH_FLOW
 
 
-async def open_research_topic(turn: Turn, argument: str) -> None:
+async def open_research_topic(turn: Turn, pressed: OpenResearchTopic) -> None:
     """Opens the proposed topic, links its reports, and tells the enterprises."""
-    if not argument.isdigit():
-        raise DomainError("error.button_invalid")
-    topic, reports = await open_topic(turn.session, turn.actor, int(argument), turn.now)
+    topic, reports = await open_topic(turn.session, turn.actor, pressed.topic_id, turn.now)
     turn.reply(register_views.topic_opened(turn.lang, topic, reports))
 
 
@@ -29,4 +27,4 @@ async def on_file(turn: Turn) -> None:
     turn.say(turn.t("file.not_expected"))
 
 
-BUTTONS = {"open": open_research_topic}
+BUTTONS = {OpenResearchTopic: open_research_topic}

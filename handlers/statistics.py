@@ -8,7 +8,6 @@ import asyncio
 from sqlalchemy import func, select
 
 from domain.commitments import is_overdue
-from domain.errors import DomainError
 from domain.figures import (
     CommitmentRow,
     Culprit,
@@ -23,13 +22,14 @@ from domain.roles import SUPERVISING_ROLES, Party, Role, require_role
 from handlers import views
 from handlers.charts import PNG_MIME, ChartRow, find_cjk_font, render_chart
 from handlers.messages import Button, OutgoingFile, Reply
+from handlers.payloads import OverdueOfEnterprise, OverdueOfOfficer, ShowAgreement, ViewReport
 from handlers.turn import Turn
 from handlers.usecases.export import XLSX_MIME, build_workbook
 from handlers.usecases.figures import figure_rows, fulfilment_by_enterprise
 from handlers.usecases.scope import enterprises_covered
 from storage.models import Enterprise, Report
 
-FLOW = "st"
+FLOW = OverdueOfOfficer.FLOW
 CHART_ROWS = 10
 # Groups and 督办 rows shown in the chat; the workbook has all of them.
 GROUP_ROWS = 12
@@ -220,32 +220,16 @@ def chart_row(group: GroupFigures) -> ChartRow:
     return ChartRow(group.label, both.due, both.on_time, both.late, group.median_days_to_accept)
 
 
-# One function per 督办 payload kind: "st:off:<officer id>", "st:ent:<enterprise id>".
-def overdue_officer_payload(officer_id: int) -> str:
-    return f"{FLOW}:off:{officer_id}"
-
-
-def overdue_enterprise_payload(enterprise_id: int) -> str:
-    return f"{FLOW}:ent:{enterprise_id}"
-
-
 def overdue_payload(row: OverdueRow) -> str:
     if row.kind is Culprit.OFFICER:
-        return overdue_officer_payload(row.subject_id)
-    return overdue_enterprise_payload(row.subject_id)
+        return OverdueOfOfficer(row.subject_id).pack()
+    return OverdueOfEnterprise(row.subject_id).pack()
 
 
-def _subject_id(argument: str) -> int:
-    # ASCII digits only (str.isdigit accepts "²"), and an id that fits a BIGINT.
-    if not (argument.isascii() and argument.isdigit()) or len(argument) > 18:
-        raise DomainError("error.button_invalid")
-    return int(argument)
-
-
-async def open_officer(turn: Turn, argument: str) -> None:
+async def open_officer(turn: Turn, pressed: OverdueOfOfficer) -> None:
     """Lists an officer's overdue bureau commitments and unanswered reports, with buttons."""
     require_role(turn.actor, *SUPERVISING_ROLES)
-    officer_id = _subject_id(argument)
+    officer_id = pressed.officer_id
     scope = enterprises_covered(turn.actor) & (Enterprise.officer_id == officer_id)
     reports, commitments = await figure_rows(turn.session, scope, turn.core.tz)
     today = turn.today
@@ -270,16 +254,16 @@ async def open_officer(turn: Turn, argument: str) -> None:
                 since=report.submitted_on.isoformat(),
             )
         )
-        buttons.append([Button(report.reference, f"rep:view:{report.report_id}")])
+        buttons.append([Button(report.reference, ViewReport(report.report_id).pack())])
     lines += _commitment_lines(turn, late)
     buttons += _agreement_buttons(late)
     _say_listed(turn, turn.t("stats.officer_items", name=name[:30]), lines, buttons)
 
 
-async def open_enterprise(turn: Turn, argument: str) -> None:
+async def open_enterprise(turn: Turn, pressed: OverdueOfEnterprise) -> None:
     """Lists an enterprise's overdue commitments, with a button to its agreement."""
     require_role(turn.actor, *SUPERVISING_ROLES)
-    enterprise_id = _subject_id(argument)
+    enterprise_id = pressed.enterprise_id
     scope = enterprises_covered(turn.actor) & (Enterprise.id == enterprise_id)
     _, commitments = await figure_rows(turn.session, scope, turn.core.tz)
     late = [
@@ -313,7 +297,10 @@ def _commitment_lines(turn: Turn, late: list[CommitmentRow]) -> list[str]:
 
 def _agreement_buttons(late: list[CommitmentRow]) -> list[list[Button]]:
     enterprises = dict.fromkeys((c.enterprise_id, c.enterprise) for c in late)
-    return [[Button(name[:40], f"cm:agr:{enterprise_id}")] for enterprise_id, name in enterprises]
+    return [
+        [Button(name[:40], ShowAgreement(enterprise_id).pack())]
+        for enterprise_id, name in enterprises
+    ]
 
 
 def _say_listed(turn: Turn, title: str, lines: list[str], buttons: list[list[Button]]) -> None:
@@ -333,8 +320,8 @@ async def on_file(turn: Turn) -> None:
 
 
 BUTTONS = {
-    "off": open_officer,
-    "ent": open_enterprise,
+    OverdueOfOfficer: open_officer,
+    OverdueOfEnterprise: open_enterprise,
 }
 
 

@@ -44,6 +44,7 @@ from handlers.dispatcher import StorageBusy, handle
 from handlers.i18n import LANGUAGES, normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
 from handlers.onboarding import HELP_COMMANDS
+from handlers.payloads import SetLanguage
 from handlers.usecases.people import person_for_identity
 from storage import inbox
 from storage.db import read_only
@@ -297,7 +298,7 @@ class TelegramChannel(TelegramSending):
         pressed = query.message.message_id if query is not None and query.message else None
         await self._send_replies(int(event.chat_id), replies, pressed)
         if (event.command == "start" and event.text) or (event.payload or "").startswith(
-            "lang:set:"
+            SetLanguage.prefix()
         ):
             await self._set_chat_menu(event)
         if self.after_turn is not None:

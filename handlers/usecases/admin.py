@@ -18,6 +18,7 @@ from domain.reports import CLOSED_STATUSES
 from domain.roles import BUREAU_ROLES, Party, Role
 from handlers.i18n import translate as t
 from handlers.messages import Button, Reply
+from handlers.payloads import ShowAgreement
 from handlers.usecases.notify import audit, notify
 from handlers.usecases.people import bureau_for, clean_name
 from storage.models import (
@@ -324,7 +325,10 @@ def _reassigned_notice(lang: str, moved: list[Reassigned], open_reports: int) ->
             commitments=sum(m.commitments for m in moved),
             reports=open_reports,
         ),
-        buttons=[[Button(f"{m.enterprise[:16]}", f"cm:agr:{m.enterprise_id}")] for m in moved[:8]],
+        buttons=[
+            [Button(f"{m.enterprise[:16]}", ShowAgreement(m.enterprise_id).pack())]
+            for m in moved[:8]
+        ],
     )
 
 

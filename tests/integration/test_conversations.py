@@ -52,6 +52,11 @@ class TestBinding:
         assert "/start" in (await chat.send("/help"))[0].text
         assert "请先绑定" in (await chat.send("hello"))[0].text
         assert "请先绑定" in (await chat.press("rep:acc:1"))[0].text
+        # /help's buttons run their command as if typed: /lang for anyone, the rest once bound.
+        choices = (await chat.press("cmd:run:lang"))[0].all_buttons()
+        assert [b.label for b in choices] == ["中文", "English"]
+        assert "请先绑定" in (await chat.press("cmd:run:report"))[0].text
+        assert "请先绑定" in (await chat.press("bind:yes"))[0].text
 
     async def test_wrong_code_changes_nothing(self, core: Core, world: World) -> None:
         chat = Chat(core, "u1")
