@@ -4,8 +4,10 @@ and the 督办 buttons that open who is late (payload "st:<step>:<id>")."""
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.sql import ColumnElement
 
 from domain.commitments import is_overdue
 from domain.figures import (
@@ -26,6 +28,7 @@ from handlers.payloads import OverdueOfEnterprise, OverdueOfOfficer, ShowAgreeme
 from handlers.turn import Turn
 from handlers.usecases.export import XLSX_MIME, build_workbook
 from handlers.usecases.figures import figure_rows, fulfilment_by_enterprise
+from handlers.usecases.registers import registers_by_city
 from handlers.usecases.scope import enterprises_covered
 from storage.models import Enterprise, Report
 
@@ -98,6 +101,7 @@ async def show_stats(turn: Turn) -> None:
         for number, row in enumerate(board[:BOARD_ROWS], 1):
             lines.append(f"{number}. {board_line(turn, row)}")
             buttons.append([Button(f"{number}. {row.name[:24]}", overdue_payload(row))])
+    lines += await register_lines(turn, scope, today)
     lines.append(turn.t("stats.as_of", day=today.isoformat()))
     turn.say("\n".join(lines), title=turn.t("stats.title"), buttons=buttons)
     if groups:
@@ -116,6 +120,26 @@ async def show_stats(turn: Turn) -> None:
                 file=OutgoingFile(file_name=file_name, mime_type=PNG_MIME, content=chart.png),
             )
         )
+
+
+async def register_lines(turn: Turn, scope: ColumnElement[bool], today: date) -> list[str]:
+    """Measuring instruments overdue for verification and expired certificates, per city."""
+    cities = await registers_by_city(turn.session, scope, today)
+    if not cities:
+        return []
+    lines = ["", turn.t("stats.registers")]
+    lines += [
+        turn.t(
+            "stats.registers.line",
+            city=c.city,
+            instruments=c.instruments,
+            overdue=c.instruments_overdue,
+            certificates=c.certificates,
+            expired=c.certificates_expired,
+        )
+        for c in cities
+    ]
+    return lines
 
 
 def stats_dimension(turn: Turn) -> Dimension:

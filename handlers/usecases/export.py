@@ -24,6 +24,7 @@ from domain.reports import ReportStatus
 from handlers.i18n import translate as t
 from handlers.usecases.cells import CellValue, append_row
 from handlers.usecases.figures import Fulfilment, figure_rows, fulfilment_by_enterprise
+from handlers.usecases.registers import CityRegisters, registers_by_city
 from handlers.views import areas_text, status_text
 from storage.models import Bureau, Commitment, Enterprise, Person, Report
 
@@ -167,6 +168,7 @@ async def build_workbook(
         [
             "enterprise",
             "city",
+            "industry",
             "officer",
             "commitments",
             "confirmed_count",
@@ -188,6 +190,7 @@ async def build_workbook(
             [
                 enterprise.name,
                 bureau.name,
+                _industry(enterprise),
                 officer.name if officer else "",
                 kept.commitments,
                 kept.confirmed,
@@ -199,7 +202,7 @@ async def build_workbook(
             ],
         )
         if rate is not None:
-            stats_sheet.cell(stats_sheet.max_row, 7).number_format = "0.0%"
+            stats_sheet.cell(stats_sheet.max_row, 8).number_format = "0.0%"
 
     if stats_sheet.max_row > 1:
         _add_rate_chart(stats_sheet, lang)
@@ -209,6 +212,7 @@ async def build_workbook(
         groups = figures_by(dimension, report_rows, commitment_rows, calendar, today)
         _figures_sheet(book, lang, dimension, groups)
     _board_sheet(book, lang, overdue_board(report_rows, commitment_rows, today))
+    _registers_sheet(book, lang, await registers_by_city(session, scope, today))
     for sheet in book.worksheets:
         if sheet.max_row > 1:
             sheet.auto_filter.ref = sheet.dimensions
@@ -226,7 +230,7 @@ def _add_rate_chart(sheet: Worksheet, lang: str) -> None:
     chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 1
     chart.legend = None
     rows = sheet.max_row
-    chart.add_data(Reference(sheet, min_col=7, min_row=1, max_row=rows), titles_from_data=True)
+    chart.add_data(Reference(sheet, min_col=8, min_row=1, max_row=rows), titles_from_data=True)
     chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=rows))
     chart.height = max(7.5, 0.6 * rows)
     sheet.add_chart(chart, "L2")
@@ -343,6 +347,35 @@ def _board_sheet(book: Workbook, lang: str, board: list[OverdueRow]) -> None:
                 row.unanswered_reports,
                 row.oldest_due_on,
                 row.oldest_unanswered_on,
+            ],
+        )
+
+
+def _industry(enterprise: Enterprise) -> str:
+    """GB/T 4754 code and name, as far as known ("C3443 阀门和旋塞制造")."""
+    return " ".join(p for p in (enterprise.industry_code, enterprise.industry_name) if p)
+
+
+def _registers_sheet(book: Workbook, lang: str, cities: list[CityRegisters]) -> None:
+    """Measuring instruments overdue for verification and expired certificates, per city
+    (no sheet where no enterprise in scope keeps a register)."""
+    if not cities:
+        return
+    sheet = book.create_sheet(t(lang, "export.sheet.registers"))
+    _header(
+        sheet,
+        lang,
+        ["city", "instruments", "instruments_overdue", "certificates", "certificates_expired"],
+    )
+    for city in cities:
+        append_row(
+            sheet,
+            [
+                city.city,
+                city.instruments,
+                city.instruments_overdue,
+                city.certificates,
+                city.certificates_expired,
             ],
         )
 

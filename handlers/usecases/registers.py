@@ -7,13 +7,14 @@ from datetime import date, datetime
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
 from domain.errors import DomainError, NotFound
 from domain.registers import RegisterKind
 from domain.roles import Actor, Role, require_access
 from handlers.usecases.notify import audit
 from handlers.usecases.scope import enterprises_covered, scope_of
-from storage.models import Attachment, Certificate, Enterprise, Instrument
+from storage.models import Attachment, Bureau, Certificate, Enterprise, Instrument
 
 MAX_FIELD = 100
 MAX_NAME = 200
@@ -224,3 +225,42 @@ async def late_counts(
     return [
         EnterpriseCount(eid, name, int(total), int(late or 0)) for eid, name, total, late in rows
     ]
+
+
+@dataclass(frozen=True)
+class CityRegisters:
+    """One city's registers: instruments and how many are overdue for verification,
+    certificates and how many have expired."""
+
+    city: str
+    instruments: int = 0
+    instruments_overdue: int = 0
+    certificates: int = 0
+    certificates_expired: int = 0
+
+
+async def registers_by_city(
+    session: AsyncSession, scope: ColumnElement[bool], today: date
+) -> list[CityRegisters]:
+    """Per city (bureau) of the enterprises matching `scope`, most overdue first."""
+    counts: dict[str, dict[str, int]] = {}
+    for model, deadline, total_key, late_key in (
+        (Instrument, Instrument.valid_until, "instruments", "instruments_overdue"),
+        (Certificate, Certificate.expires_on, "certificates", "certificates_expired"),
+    ):
+        late = func.sum(case((deadline < today, 1), else_=0))
+        rows = await session.execute(
+            select(Bureau.name, func.count(model.id), late)
+            .select_from(model)
+            .join(Enterprise, model.enterprise_id == Enterprise.id)
+            .join(Bureau, Enterprise.bureau_id == Bureau.id)
+            .where(scope)
+            .group_by(Bureau.name)
+        )
+        for city, total, late in rows:
+            found = counts.setdefault(city, {})
+            found[total_key], found[late_key] = int(total), int(late or 0)
+    cities = [CityRegisters(city, **found) for city, found in counts.items()]
+    return sorted(
+        cities, key=lambda c: (-(c.instruments_overdue + c.certificates_expired), c.city)
+    )

@@ -488,7 +488,7 @@ class TestExport:
         }
         # The Hangzhou supervisor's scope has no Ningbo enterprise.
         assert set(fulfilment) == {"杭州精工机械有限公司"}
-        assert fulfilment["杭州精工机械有限公司"][3:6] == (2, 0, 1)
+        assert fulfilment["杭州精工机械有限公司"][4:7] == (2, 0, 1)
         # The fulfilment sheet carries a bar chart (openpyxl does not read charts back).
         import zipfile
 

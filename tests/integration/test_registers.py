@@ -9,16 +9,27 @@ import random
 from datetime import date, timedelta
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.registers import RegisterKind
 from handlers.core import Core
 from handlers.messages import Reply
 from handlers.ocr import RapidOcrReader
 from handlers.usecases.bulk_import import ImportRowError, import_rows
-from handlers.usecases.people import bind
+from handlers.usecases.export import build_workbook
+from handlers.usecases.people import actor_of, bind
 from handlers.usecases.registers import RegisterDraft, add_entry
-from storage.models import Attachment, Certificate, Enterprise, Instrument, OutboxMessage
+from handlers.usecases.scope import enterprises_covered
+from storage.models import (
+    Attachment,
+    Certificate,
+    Enterprise,
+    Instrument,
+    OutboxMessage,
+    Person,
+)
 from tests.conftest import World
 from tests.fakes.certificates import cjk_font_path, render_certificate, sample_fields
 from tests.integration.test_reminders import at, run_sweep
@@ -406,3 +417,52 @@ class TestImport:
         assert raised.value.row == 3 and message in str(raised.value.error)
         async with core.sessions() as session:
             assert (await session.scalars(select(Instrument))).all() == []
+
+
+class TestFiguresPerCity:
+    async def test_stats_and_workbook_count_overdue_instruments_per_city_in_scope(
+        self, core: Core, world: World
+    ) -> None:
+        today = core.today()
+        async with core.sessions() as session, session.begin():
+            for enterprise_id, days in ((world.enterprise[0], -3), (world.enterprise[0], 40)):
+                draft = RegisterDraft(
+                    RegisterKind.INSTRUMENT, name="卡尺", valid_until=today + timedelta(days=days)
+                )
+                await add_entry(session, None, enterprise_id, draft, core.clock.now())
+            expired = RegisterDraft(
+                RegisterKind.CERTIFICATE, name="ISO 9001", valid_until=today - timedelta(days=1)
+            )
+            await add_entry(session, None, world.other_enterprise[0], expired, core.clock.now())
+            firm = await session.get(Enterprise, world.enterprise[0])
+            assert firm is not None
+            firm.industry_code, firm.industry_name = "C3443", "阀门和旋塞制造"
+        province = Chat(core, "province")
+        await province.send(f"/start {world.province_supervisor[1]}")
+        stats = (await province.send("/stats"))[0].text
+        assert "· 杭州市：器具 2 台，超期未检 1；证书 0 张，已过期 0" in stats
+        assert "· 宁波市：器具 0 台，超期未检 0；证书 1 张，已过期 1" in stats
+        city = Chat(core, "city")
+        await city.send(f"/start {world.city_supervisor[1]}")
+        city_stats = (await city.send("/stats"))[0].text
+        assert "杭州市：器具 2 台" in city_stats and "宁波市" not in city_stats
+        async with core.sessions() as session:
+            city_scope = enterprises_covered(actor_of(await person(session, world.city_supervisor)))
+            book = load_workbook(
+                io.BytesIO(await build_workbook(session, "zh_CN", core.tz, today, city_scope))
+            )
+        registers = [list(row) for row in book["台账"].iter_rows(values_only=True)]
+        assert registers == [
+            ["所属局", "计量器具", "超期未检", "认证证书", "已过期证书"],
+            ["杭州市", 2, 1, 0, 0],
+        ]
+        fulfilment = book["履约统计"]
+        header = [cell.value for cell in fulfilment[1]]
+        row = [cell.value for cell in fulfilment[2]]
+        assert row[header.index("行业")] == "C3443 阀门和旋塞制造"
+
+
+async def person(session: AsyncSession, code: tuple[int, str]) -> Person:
+    found = await session.get(Person, code[0])
+    assert found is not None
+    return found
