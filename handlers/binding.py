@@ -76,10 +76,11 @@ async def _bind(turn: Turn, code: str, confirmed: bool) -> None:
     enterprise = (
         await turn.session.get(Enterprise, person.enterprise_id) if person.enterprise_id else None
     )
-    if enterprise is not None:
+    if enterprise is not None and person.name != enterprise.name:
         # Staff see which enterprise the code bound them to: a wrong code shows at once.
         turn.say(turn.t("bind.done_staff", enterprise=enterprise.name, name=person.name, role=role))
     else:
+        # Officers; and staff whose chat told no name (they are called by the enterprise's).
         turn.say(turn.t("bind.done", name=person.name, role=role))
     await show_help(turn)
 

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from domain.roles import Role
 from handlers.core import Core
+from handlers.dispatcher import handle
+from handlers.messages import IncomingEvent
 from handlers.usecases.people import actor_of
 from handlers.usecases.reports import ReportDraft, submit_report
 from storage.models import Attachment, Person, Report
@@ -164,7 +166,15 @@ class TestSmallThings:
     async def test_binding_confirms_the_enterprise(self, core: Core, world: World) -> None:
         staff = Chat(core, "staff")
         bound = (await staff.send(f"/start {world.enterprise[1]}"))[0].text
-        assert bound.startswith("绑定成功：杭州精工机械有限公司 · ")
+        # A chat that tells no name (the console) is called by the enterprise's, said once.
+        assert bound == "绑定成功：杭州精工机械有限公司（企业人员）。"
+        named = await handle(
+            core,
+            IncomingEvent.from_text(
+                "test", "sun", "sun", f"/start {world.enterprise[1]}", display_name="孙"
+            ),
+        )
+        assert named[0].text.startswith("绑定成功：杭州精工机械有限公司 · 孙（企业人员）")
         officer = Chat(core, "officer")
         assert (await officer.send(f"/start {world.officer[1]}"))[0].text.startswith(
             "绑定成功：王丽（"
