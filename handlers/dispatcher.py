@@ -27,6 +27,7 @@ from handlers import (
     escalations,
     evaluation,
     onboarding,
+    outcome,
     paging,
     profile,
     registers,
@@ -65,6 +66,7 @@ FLOWS: dict[str, ModuleType] = {
     "reg": registers,
     "rt": research,
     "esc": escalations,
+    outcome.FLOW: outcome,
 }
 
 # command -> (handler, roles allowed; None = anyone, bound or not)
