@@ -99,7 +99,7 @@ class TestRecordAndConfirm:
     ) -> None:
         _, officer, report_id = await closed(core, world)
         await officer.press(f"oc:rec:{report_id}")
-        await officer.press("oc:sol:1:yes".replace(":1:", f":{report_id}:"))
+        await officer.press(f"oc:sol:{report_id}:yes")
         await officer.press("oc:ms:cert")
         await officer.press("oc:msok")
         for typed in ("-5", "12.345", "=SUM(A1)", "x" * 5000, "200000"):
@@ -146,7 +146,7 @@ class TestCorrection:
         assert "企业更正帮扶成效" in (await officer.press(f"rep:view:{report_id}"))[0].text
         # Recorded again: waiting for the enterprise once more.
         await officer.press(f"oc:rec:{report_id}")
-        await officer.press("oc:sol:%d:no" % report_id)
+        await officer.press(f"oc:sol:{report_id}:no")
         await officer.press("oc:msok")
         await officer.press("oc:noeco")
         await officer.press("oc:nonote")

@@ -16,7 +16,7 @@ from domain.reports import ReportStatus
 from domain.roles import Actor, Role
 
 S = ReportStatus
-O = OutcomeState
+ST = OutcomeState
 OFFICER = Actor(person_id=1, role=Role.OFFICER, bureau_id=1)
 COLLEAGUE = Actor(person_id=3, role=Role.OFFICER, bureau_id=1)
 SUPERVISOR = Actor(person_id=4, role=Role.SUPERVISOR, bureau_id=1)
@@ -26,13 +26,13 @@ REPORT_OFFICER = OFFICER.person_id
 # (actor, report status, outcome state) where recording is allowed; everything else refused.
 RECORD_ALLOWED = {
     (OFFICER, S.CLOSED, None),
-    (OFFICER, S.CLOSED, O.CORRECTED),
+    (OFFICER, S.CLOSED, ST.CORRECTED),
     (OFFICER, S.CLOSED_UNCONFIRMED, None),
-    (OFFICER, S.CLOSED_UNCONFIRMED, O.CORRECTED),
+    (OFFICER, S.CLOSED_UNCONFIRMED, ST.CORRECTED),
 }
-REVIEW_ALLOWED = {(STAFF, O.RECORDED)}
+REVIEW_ALLOWED = {(STAFF, ST.RECORDED)}
 ACTORS = (OFFICER, COLLEAGUE, SUPERVISOR, STAFF)
-STATES = (None, *O)
+STATES = (None, *ST)
 
 
 @pytest.mark.parametrize(("actor", "status", "state"), sorted(RECORD_ALLOWED, key=str), ids=str)
@@ -66,7 +66,7 @@ def test_only_the_current_officer_records_and_is_told_why() -> None:
         check_may_record(SUPERVISOR, S.CLOSED, REPORT_OFFICER, None)
     assert supervisor.value.key == "outcome.officer_only"
     with pytest.raises(InvalidTransition) as waiting:
-        check_may_record(OFFICER, S.CLOSED, REPORT_OFFICER, O.RECORDED)
+        check_may_record(OFFICER, S.CLOSED, REPORT_OFFICER, ST.RECORDED)
     assert waiting.value.key == "outcome.already_recorded"
 
 
@@ -81,7 +81,7 @@ def test_review_everything_else_refused(actor: Actor, state: OutcomeState | None
 
 
 def test_review_allowed() -> None:
-    check_may_review(STAFF, O.RECORDED)
+    check_may_review(STAFF, ST.RECORDED)
 
 
 @pytest.mark.parametrize(
