@@ -7,8 +7,10 @@ from sqlalchemy import select
 
 from domain.outcomes import OutcomeState, Solved
 from domain.reports import ReportAction
+from domain.roles import Role
 from handlers.core import Core
 from handlers.messages import Reply
+from handlers.usecases.people import add_officer
 from handlers.usecases.reports import act_on_report
 from storage.models import AuditEntry, ReportOutcome
 from tests.conftest import World
@@ -186,3 +188,22 @@ class TestRefusals:
     async def test_an_open_report_has_no_outcome_yet(self, core: Core, world: World) -> None:
         _, officer, report_id = await accepted(core, world)
         assert "办结后" in (await officer.press(f"oc:rec:{report_id}"))[0].text
+
+
+class TestFiguresInScope:
+    async def test_the_city_sees_its_outcome_another_city_does_not(
+        self, core: Core, world: World
+    ) -> None:
+        staff, officer, report_id = await closed(core, world)
+        await record(officer, report_id)
+        await staff.press(f"oc:ok:{report_id}")
+        async with core.sessions() as session, session.begin():
+            _, ningbo_code = await add_officer(
+                session, "宁波领导", "宁波市", Role.SUPERVISOR, core.clock.now()
+            )
+        hangzhou = await bind(core, "lead", world.city_supervisor[1])
+        ningbo = await bind(core, "ningbo_lead", ningbo_code)
+        stats = (await hangzhou.send("/stats"))[0].text
+        assert "帮扶成效：已记录 1，企业确认 1" in stats and "经济效益 12.5 万元" in stats
+        assert "成效 1，12.5 万元" in stats  # the area and month lines
+        assert "帮扶成效" not in (await ningbo.send("/stats"))[0].text
