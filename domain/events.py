@@ -79,6 +79,16 @@ class ResearchTargetDue:
     passed: bool
 
 
+@dataclass(frozen=True)
+class OutcomeActed:
+    """帮扶成效: the officer recorded the outcome, or the enterprise confirmed or corrected it
+    (`kind` is the thread entry's kind: outcome_recorded / _confirmed / _corrected)."""
+
+    report_id: int
+    event_id: int
+    kind: str
+
+
 DomainEvent = (
     ReportSubmitted
     | ReportActed
@@ -88,4 +98,5 @@ DomainEvent = (
     | CommitmentActed
     | ResearchTeamFormed
     | ResearchTargetDue
+    | OutcomeActed
 )

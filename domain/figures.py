@@ -9,6 +9,10 @@ Definitions (the README repeats them for supervisors):
   same day is 0, Friday to Monday is 1, a public holiday in between does not count;
 - confirmed share: of the reports closed, the share the enterprise confirmed as solved (the
   rest were closed by the sweep without an answer);
+- 帮扶成效 (outcomes): each report's latest recorded outcome counts in the report's groups
+  (its city, officer, areas and month of submission): recorded, confirmed by the enterprise,
+  solved yes/partly/no, each measure, and the economic figure summed (in yuan, shown in 万元);
+  an outcome the enterprise corrected still counts until the officer records it again;
 - a commitment is *due* once its due date has come (or once it was marked done early); it was
   *done on time* when the promising side marked it done on or before its due date, *late* after;
   *overdue now* while still open after its due date.
@@ -24,8 +28,19 @@ from statistics import median
 
 from domain.calendar import WorkingCalendar
 from domain.commitments import CommitmentStatus
+from domain.outcomes import Measure, Solved, wan_text
 from domain.reports import ReportStatus
 from domain.roles import Party
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """A report's recorded outcome (帮扶成效) as the figures need it."""
+
+    solved: Solved
+    measures: tuple[Measure, ...] = ()
+    economic_yuan: int | None = None
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,7 @@ class ReportRow:
     rating: int | None = None
     # How often the enterprise rejected a resolution and the report was reopened.
     reopened: int = 0
+    outcome: OutcomeRow | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,30 @@ class SideFigures:
 
 
 @dataclass
+class OutcomeFigures:
+    """帮扶成效 of one group: what the assistance on its closed reports achieved."""
+
+    recorded: int = 0
+    confirmed: int = 0
+    solved: dict[Solved, int] = field(default_factory=lambda: dict.fromkeys(Solved, 0))
+    measures: dict[Measure, int] = field(default_factory=lambda: dict.fromkeys(Measure, 0))
+    economic_yuan: int = 0
+
+    @property
+    def economic_wan(self) -> str:
+        """The summed economic figure in 万元, two decimals at most ("12.5")."""
+        return wan_text(self.economic_yuan)
+
+    def add(self, outcome: OutcomeRow) -> None:
+        self.recorded += 1
+        self.confirmed += outcome.confirmed
+        self.solved[outcome.solved] += 1
+        for measure in outcome.measures:
+            self.measures[measure] += 1
+        self.economic_yuan += outcome.economic_yuan or 0
+
+
+@dataclass
 class GroupFigures:
     """Every figure of one city, officer, service area or month."""
 
@@ -110,6 +150,7 @@ class GroupFigures:
     reopened: int = 0
     bureau: SideFigures = field(default_factory=SideFigures)
     enterprise: SideFigures = field(default_factory=SideFigures)
+    outcomes: OutcomeFigures = field(default_factory=OutcomeFigures)
 
     @property
     def median_days_to_accept(self) -> float | None:
@@ -218,6 +259,8 @@ def add_report(figures: GroupFigures, report: ReportRow, calendar: WorkingCalend
     if report.rating is not None:
         figures.ratings.append(report.rating)
     figures.reopened += report.reopened
+    if report.outcome is not None:
+        figures.outcomes.add(report.outcome)
 
 
 def add_commitment(figures: GroupFigures, commitment: CommitmentRow, today: date) -> None:

@@ -30,6 +30,7 @@ from handlers import (
     escalations,
     evaluation,
     onboarding,
+    outcome,
     paging,
     profile,
     registers,
@@ -69,6 +70,7 @@ FLOWS: dict[str, ModuleType] = {
     "reg": registers,
     "rt": research,
     "esc": escalations,
+    outcome.FLOW: outcome,
 }
 
 # command -> (handler, roles allowed; None = anyone, bound or not)

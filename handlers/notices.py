@@ -18,6 +18,7 @@ from domain.commitments import CommitmentAction
 from domain.events import (
     CommitmentActed,
     DomainEvent,
+    OutcomeActed,
     ReportActed,
     ReportRated,
     ReportSubmitted,
@@ -28,7 +29,7 @@ from domain.events import (
 )
 from domain.reports import ReportAction, ThreadAction, Urgency
 from domain.roles import Party
-from handlers import register_views, thread_views, views
+from handlers import outcome_views, register_views, thread_views, views
 from handlers.messages import Reply
 from handlers.usecases.common_problems import common_industry
 from handlers.usecases.notify import notify, other_side, staff_of, supervisors_for
@@ -61,6 +62,8 @@ async def publish(session: AsyncSession, event: DomainEvent, now: datetime) -> N
             await _team_formed(session, event, now)
         case ResearchTargetDue():
             await _target_due(session, event, now)
+        case OutcomeActed():
+            await _outcome(session, event, now)
 
 
 async def _report(session: AsyncSession, report_id: int) -> tuple[Report, Enterprise]:
@@ -151,6 +154,8 @@ async def _acted(session: AsyncSession, event: ReportActed, now: datetime) -> No
         )
     if event.action is ReportAction.SCHEDULE:
         await _invite(session, report, enterprise, entry, author, now)
+    if event.action in (ReportAction.CONFIRM_SOLVED, ReportAction.CLOSE_UNCONFIRMED):
+        await _ask_outcome(session, report, enterprise, now)
     if event.action is ReportAction.ESCALATE:
         for supervisor in await supervisors_for(session, enterprise.bureau_id):
             await notify(
@@ -414,5 +419,44 @@ async def _commitment(session: AsyncSession, event: CommitmentActed, now: dateti
             "commitment_status",
             f"commitment:{commitment.id}:{event.action.value}:{event.version}",
             render,
+            now,
+        )
+
+
+# --- 帮扶成效: the outcome of a closed report ---------------------------------------------
+
+
+async def _ask_outcome(
+    session: AsyncSession, report: Report, enterprise: Enterprise, now: datetime
+) -> None:
+    """The report is closed: its officer is asked what the assistance achieved."""
+    officer = await session.get(Person, report.officer_id) if report.officer_id else None
+    if officer is None:
+        return
+    await notify(
+        session,
+        officer,
+        "report_outcome",
+        f"report:{report.id}:outcome_ask",
+        lambda lang: outcome_views.ask_notice(lang, report, enterprise),
+        now,
+    )
+
+
+async def _outcome(session: AsyncSession, event: OutcomeActed, now: datetime) -> None:
+    """Recorded: the enterprise's staff confirm or correct; confirmed or corrected: the
+    report's officer hears it (a correction in the enterprise's words)."""
+    report, enterprise = await _report(session, event.report_id)
+    entry, author = await _entry(session, event.event_id)
+    acting = Party.BUREAU if event.kind == "outcome_recorded" else Party.ENTERPRISE
+    for person in await other_side(session, acting, enterprise.id, report.officer_id):
+        await notify(
+            session,
+            person,
+            "report_outcome",
+            _key(report, entry),
+            lambda lang: outcome_views.outcome_notice(
+                lang, report, enterprise, entry, thread_views.who(lang, author)
+            ),
             now,
         )

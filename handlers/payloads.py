@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any, ClassVar, Self, get_type_hints
 
 from domain.areas import ServiceArea
+from domain.outcomes import Measure, Solved
 from domain.registers import RegisterKind
 from domain.reports import Urgency
 
@@ -602,3 +603,52 @@ class OpenResearchTopic(Payload):
 class EscalationListPage(Payload):
     FLOW, STEP = "esc", "list"
     page: int
+# --- outcome.py ("oc"): 帮扶成效, what the assistance on a closed report achieved ------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordOutcome(ReportPayload):
+    """The officer starts recording (or records again) the outcome of a closed report."""
+
+    FLOW, STEP = "oc", "rec"
+
+
+@dataclasses.dataclass(frozen=True)
+class OutcomeSolved(ReportPayload):
+    FLOW, STEP = "oc", "sol"
+    solved: Solved
+
+
+@dataclasses.dataclass(frozen=True)
+class ToggleMeasure(Payload):
+    FLOW, STEP = "oc", "ms"
+    measure: Measure
+
+
+@dataclasses.dataclass(frozen=True)
+class MeasuresDone(Payload):
+    FLOW, STEP = "oc", "msok"
+
+
+@dataclasses.dataclass(frozen=True)
+class SkipEconomic(Payload):
+    FLOW, STEP = "oc", "noeco"
+
+
+@dataclasses.dataclass(frozen=True)
+class SkipOutcomeNote(Payload):
+    FLOW, STEP = "oc", "nonote"
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfirmOutcome(ReportPayload):
+    """The enterprise agrees with the outcome the officer recorded."""
+
+    FLOW, STEP = "oc", "ok"
+
+
+@dataclasses.dataclass(frozen=True)
+class CorrectOutcome(ReportPayload):
+    """The enterprise disagrees and is asked for its own words."""
+
+    FLOW, STEP = "oc", "fix"

@@ -15,13 +15,16 @@ from domain.figures import (
     Culprit,
     Dimension,
     GroupFigures,
+    OutcomeFigures,
     OverdueRow,
     figures_by,
     overdue_board,
+    totals,
 )
+from domain.outcomes import Solved
 from domain.reports import ReportStatus
 from domain.roles import SUPERVISING_ROLES, Party, Role, require_role
-from handlers import views
+from handlers import outcome_views, views
 from handlers.charts import PNG_MIME, ChartRow, find_cjk_font, render_chart
 from handlers.messages import Button, OutgoingFile, Reply
 from handlers.payloads import OverdueOfEnterprise, OverdueOfOfficer, ShowAgreement, ViewReport
@@ -93,6 +96,9 @@ async def show_stats(turn: Turn) -> None:
     if months:
         lines += ["", turn.t("stats.by_month", shown=len(months))]
         lines += [brief_line(turn, g.label, g, with_commitments=True) for g in months]
+    achieved = totals(reports, [], calendar, today).outcomes
+    if achieved.recorded:
+        lines += ["", *outcome_lines(turn, achieved)]
     board = overdue_board(reports, commitments, today)
     buttons = []
     if board:
@@ -203,7 +209,44 @@ def group_lines(turn: Turn, number: int, group: GroupFigures) -> list[str]:
             enterprise_late=group.enterprise.late,
             enterprise_overdue=group.enterprise.overdue,
         ),
+        *([_group_outcome_line(turn, group.outcomes)] if group.outcomes.recorded else []),
     ]
+
+
+def outcome_lines(turn: Turn, outcomes: OutcomeFigures) -> list[str]:
+    """帮扶成效 over the scope: how many, confirmed, solved, the economic figure, the measures."""
+    measures = [
+        f"{outcome_views.measures_text(turn.lang, [m.value])} {count}"
+        for m, count in outcomes.measures.items()
+        if count
+    ]
+    return [
+        turn.t(
+            "stats.outcomes",
+            recorded=outcomes.recorded,
+            confirmed=outcomes.confirmed,
+            yes=outcomes.solved[Solved.YES],
+            partly=outcomes.solved[Solved.PARTLY],
+            no=outcomes.solved[Solved.NO],
+            wan=outcomes.economic_wan,
+        ),
+        turn.t(
+            "stats.outcome_measures",
+            measures=("、" if turn.lang == "zh_CN" else ", ").join(measures) or "—",
+        ),
+    ]
+
+
+def _group_outcome_line(turn: Turn, outcomes: OutcomeFigures) -> str:
+    return turn.t(
+        "stats.group_outcomes",
+        recorded=outcomes.recorded,
+        confirmed=outcomes.confirmed,
+        yes=outcomes.solved[Solved.YES],
+        partly=outcomes.solved[Solved.PARTLY],
+        no=outcomes.solved[Solved.NO],
+        wan=outcomes.economic_wan,
+    )
 
 
 def brief_line(turn: Turn, name: str, group: GroupFigures, with_commitments: bool = False) -> str:
@@ -224,6 +267,12 @@ def brief_line(turn: Turn, name: str, group: GroupFigures, with_commitments: boo
             on_time=both.on_time,
             late=both.late,
             overdue=both.overdue,
+        )
+    if group.outcomes.recorded:
+        line += turn.t(
+            "stats.brief_outcomes",
+            recorded=group.outcomes.recorded,
+            wan=group.outcomes.economic_wan,
         )
     return line
 

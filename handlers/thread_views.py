@@ -20,6 +20,7 @@ from domain.reports import (
     allowed_actions,
 )
 from domain.roles import SUPERVISING_ROLES, Actor, Party
+from handlers import outcome_views
 from handlers.i18n import translate as t
 from handlers.messages import AttachedFile, Button, Reply
 from handlers.payloads import (
@@ -82,6 +83,7 @@ def written_lines(lang: str, kind: str, detail: dict[str, Any], bureau_reader: b
         for name, key in _DETAIL_LINES
         if detail.get(name) not in (None, "")
     ]
+    lines[:0] = outcome_views.outcome_lines(lang, detail)
     if detail.get("rating"):
         lines.append(t(lang, "report.detail.rating", stars="★" * int(detail["rating"])))
     if bureau_reader and detail.get("message"):
@@ -163,6 +165,7 @@ def _thread_buttons(
             )
     if actor.party is Party.ENTERPRISE and pending_question(entries) is not None:
         found.append(answer_button(lang, report.id))
+    found.extend(outcome_views.thread_buttons(lang, report, actor, entries))
     if researching and actor.is_bureau_side:
         members = (report.research_lead_id, *(report.research_team or []))
         if actor.role in SUPERVISING_ROLES and report.research_lead_id is None:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
 
 from domain.commitments import CommitmentStatus
+from domain.outcomes import OutcomeState, Solved
 from domain.reports import ReportStatus, Urgency
 from domain.roles import Party, Role
 from domain.search_text import searchable
@@ -480,3 +481,28 @@ class CalendarEntry(Base):
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str | None] = mapped_column(String(50))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReportOutcome(Base):
+    """帮扶成效: what the assistance on a closed report achieved (one per report; recording
+    again replaces it, the thread keeps every version)."""
+
+    __tablename__ = "report_outcomes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), unique=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    solved: Mapped[Solved] = mapped_column(StrEnumType(Solved))
+    # domain.outcomes.Measure values, in catalogue order.
+    measures: Mapped[list[str]] = mapped_column(JSON)
+    # The economic figure in whole yuan (万元 with two decimals is a whole number of yuan).
+    economic_yuan: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[OutcomeState] = mapped_column(StrEnumType(OutcomeState))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    correction: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.calendar import WorkingCalendar
 from domain.commitments import is_overdue, overdue_days
 from domain.figures import Dimension, GroupFigures, OverdueRow, figures_by, overdue_board
+from domain.outcomes import Measure, Solved
 from domain.reports import ReportStatus
 from handlers.i18n import translate as t
 from handlers.usecases.cells import CellValue, append_row
@@ -254,6 +255,14 @@ FIGURE_COLUMNS = [
     "enterprise_late",
     "enterprise_overdue",
     "enterprise_fulfilment",
+    # 帮扶成效 (appended: the columns above keep their places for the charts).
+    "outcomes",
+    "outcomes_confirmed",
+    "solved_yes",
+    "solved_partly",
+    "solved_no",
+    *(f"measure_{m.value}" for m in Measure),
+    "economic_wan",
 ]
 _PERCENT_COLUMNS = (6, 13, 18)
 
@@ -317,6 +326,10 @@ def _figure_values(group: GroupFigures) -> list[CellValue]:
     ]
     for side in (group.bureau, group.enterprise):
         values += [side.due, side.on_time, side.late, side.overdue, side.fulfilment]
+    outcomes = group.outcomes
+    values += [outcomes.recorded, outcomes.confirmed, *(outcomes.solved[s] for s in Solved)]
+    values += [outcomes.measures[m] for m in Measure]
+    values.append(float(outcomes.economic_wan))
     return values
 
 

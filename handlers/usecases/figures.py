@@ -12,9 +12,18 @@ from sqlalchemy.orm import aliased
 
 from domain.calendar import local_date
 from domain.commitments import CommitmentStatus, counts_toward_fulfilment, is_overdue
-from domain.figures import CommitmentRow, ReportRow
+from domain.figures import CommitmentRow, OutcomeRow, ReportRow
+from domain.outcomes import OutcomeState, parse_measures
 from domain.reports import ReportAction
-from storage.models import Bureau, Commitment, Enterprise, Person, Report, ReportEvent
+from storage.models import (
+    Bureau,
+    Commitment,
+    Enterprise,
+    Person,
+    Report,
+    ReportEvent,
+    ReportOutcome,
+)
 
 
 @dataclass
@@ -68,6 +77,19 @@ async def figure_rows(
             .group_by(ReportEvent.report_id)
         )
     }
+    outcomes: dict[int, OutcomeRow] = {
+        outcome.report_id: OutcomeRow(
+            solved=outcome.solved,
+            measures=tuple(parse_measures(outcome.measures or [])),
+            economic_yuan=outcome.economic_yuan,
+            confirmed=outcome.state is OutcomeState.CONFIRMED,
+        )
+        for outcome in await session.scalars(
+            select(ReportOutcome)
+            .join(Report, ReportOutcome.report_id == Report.id)
+            .where(Report.enterprise_id.in_(in_scope))
+        )
+    }
     reports = [
         ReportRow(
             report_id=report.id,
@@ -84,6 +106,7 @@ async def figure_rows(
             resolved_on=_local_day(report.resolved_at, tz),
             rating=report.rating,
             reopened=reopened.get(report.id, 0),
+            outcome=outcomes.get(report.id),
         )
         for report, enterprise, bureau, officer in await session.execute(
             select(Report, Enterprise, Bureau, handling)
