@@ -113,6 +113,12 @@ def _read_field(kind: Any, text: str) -> Any:
     return text
 
 
+def selected_ids(values: list[str], limit: int = 50) -> list[int]:
+    """Ids chosen on a native multi-select (WeCom's vote card), read by the payloads' rule:
+    anything but an ASCII id within bounds is dropped."""
+    return [int(v) for v in values if _ASCII_DIGITS.fullmatch(v) and int(v) <= MAX_ID][:limit]
+
+
 def unpack(payload: str) -> Payload:
     """Return the typed payload of a button press, or raise InvalidPayload."""
     if len(payload.encode()) > MAX_BYTES:
@@ -603,6 +609,8 @@ class OpenResearchTopic(Payload):
 class EscalationListPage(Payload):
     FLOW, STEP = "esc", "list"
     page: int
+
+
 # --- outcome.py ("oc"): 帮扶成效, what the assistance on a closed report achieved ------------
 
 

@@ -45,6 +45,7 @@ from handlers.payloads import (
     TransferReport,
     TransferTo,
     ViewReport,
+    selected_ids,
 )
 from handlers.turn import Turn
 from handlers.usecases import consultations, research, thread
@@ -263,7 +264,7 @@ async def participants_done(turn: Turn, _: ParticipantsDone) -> None:
         return
     chosen = turn.data.get("participant_ids", [])
     if turn.event.selected is not None:
-        chosen = [int(v) for v in turn.event.selected if v.isascii() and v.isdigit()][:50]
+        chosen = selected_ids(turn.event.selected)
     answers = {**turn.data.get("answers", {}), "participant_ids": chosen}
     await _ask_next(turn, "guests", answers)
 
@@ -337,7 +338,7 @@ async def team_done(turn: Turn, _: TeamDone) -> None:
         return
     chosen = turn.data.get("team_ids", [])
     if turn.event.selected is not None:
-        chosen = [int(v) for v in turn.event.selected if v.isascii() and v.isdigit()][:50]
+        chosen = selected_ids(turn.event.selected)
     report, lead = await research.form_team(
         turn.session, turn.actor, turn.data["report_id"], turn.data["lead_id"], chosen, turn.now
     )

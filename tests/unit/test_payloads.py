@@ -163,3 +163,12 @@ def _all_payload_classes() -> set[type[Payload]]:
         found.add(cls)
         pending.extend(cls.__subclasses__())
     return found
+
+
+def test_ids_chosen_on_a_vote_card_are_read_like_payload_ids() -> None:
+    """WeCom sends a multi-select's choices as plain strings: forged ones are dropped."""
+    from handlers.payloads import selected_ids
+
+    forged = ["3", "²", "99999999999999999999", "-1", "", "7", "0x10", "１"]
+    assert selected_ids(forged) == [3, 7]
+    assert selected_ids([str(n) for n in range(1, 80)]) == list(range(1, 51))
