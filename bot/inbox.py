@@ -38,11 +38,6 @@ RETRY_FIRST, RETRY_MAX = 0.5, 30.0
 RECORD_EVERY = 0.5
 # At shutdown, how long the turns in hand may take to finish.
 STOP_WAIT_SECONDS = 10.0
-# Handled rows are marked in batches, at most this often while turns run (and at once when
-# none does): a row handled but not yet marked is only looked at again after a crash, and its
-# turn is then recognised by the dispatcher's update id.
-RECORD_EVERY = 0.5
-# At shutdown, how long the turns in hand may take to finish.
 
 
 class InboxWorker:
@@ -90,11 +85,12 @@ class InboxWorker:
         self._task = asyncio.create_task(self._run(), name=f"{self.channel}-inbox")
 
     async def stop(self) -> None:
-        """Stop taking rows; let the turns in hand finish (bounded) and record them."""
+        """Stop taking rows; let the turns in hand finish and record them — all bounded, so a
+        stuck database call can never keep the process from stopping (an unrecorded row is
+        taken again at the next start and recognised by its update id)."""
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait([self._task], timeout=STOP_WAIT_SECONDS)
             self._task = None
         for queue in self._queues.values():
             # Not started: left in the inbox for the next start.
@@ -105,7 +101,7 @@ class InboxWorker:
         for task in list(self._serving.values()):
             task.cancel()
         with contextlib.suppress(Exception):
-            await self._record_done()
+            await asyncio.wait_for(self._record_done(), STOP_WAIT_SECONDS)
 
     async def drain(self) -> None:
         """Wait until every row stored so far is handled and recorded (tests, benchmarks)."""
