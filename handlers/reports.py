@@ -244,15 +244,19 @@ async def _show_participants(turn: Turn, edit: bool = False) -> None:
     )
 
 
+def _toggled(chosen: list[int], person_id: int) -> list[int]:
+    """The choice with one person added, or removed if they were in it."""
+    if person_id in chosen:
+        return [p for p in chosen if p != person_id]
+    return [*chosen, person_id]
+
+
 async def toggle_participant(turn: Turn, pressed: ToggleParticipant) -> None:
     """Adds or removes one participant and shows the choice again."""
     if not turn.in_step(FLOW, "participants"):
         turn.say(turn.t("error.button_stale"))
         return
-    chosen = list(turn.data.get("participant_ids", []))
-    chosen.remove(pressed.person_id) if pressed.person_id in chosen else chosen.append(
-        pressed.person_id
-    )
+    chosen = _toggled(turn.data.get("participant_ids", []), pressed.person_id)
     turn.goto(FLOW, "participants", participant_ids=chosen)
     await _show_participants(turn, edit=True)
 
@@ -323,10 +327,7 @@ async def toggle_team_member(turn: Turn, pressed: ToggleTeamMember) -> None:
     if not turn.in_step(FLOW, "team"):
         turn.say(turn.t("error.button_stale"))
         return
-    chosen = list(turn.data.get("team_ids", []))
-    chosen.remove(pressed.person_id) if pressed.person_id in chosen else chosen.append(
-        pressed.person_id
-    )
+    chosen = _toggled(turn.data.get("team_ids", []), pressed.person_id)
     turn.goto(FLOW, "team", team_ids=chosen)
     await _show_team(turn, edit=True)
 
