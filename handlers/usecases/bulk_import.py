@@ -435,7 +435,7 @@ def _commitment_row(
     text = " ".join(_text(row, "text").split())
     if not text or len(text) > MAX_COMMITMENT_TEXT:
         raise DomainError("error.commitment_text_invalid", limit=MAX_COMMITMENT_TEXT)
-    due = _due(row, number)
+    due = _date_cell(row, "due", number)
     if not in_bounds(due):
         raise DomainError(
             "error.date_out_of_range",
@@ -602,18 +602,6 @@ def _text(row: dict[str, Any], column: str) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return "" if value is None else str(value).strip()
-
-
-def _due(row: dict[str, Any], number: int) -> date:
-    value = row.get("due")
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    parsed = parse_date(_text(row, "due"))
-    if parsed is None:
-        raise ImportRowError(number, f"due {_text(row, 'due')!r} is not a date (YYYY-MM-DD)")
-    return parsed
 
 
 AGREEMENT_COLUMNS = ("agreement_start", "agreement_end", "bureau_signatory", "enterprise_signatory")
