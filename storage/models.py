@@ -368,6 +368,9 @@ class ProcessedUpdate(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The turn's replies, stored in its transaction (Reply.to_json each): if the process dies
+    # before they are sent, the update is taken again and these are sent instead of re-running.
+    replies: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class InboxUpdate(Base):
@@ -506,3 +509,14 @@ class ReportOutcome(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class Lease(Base):
+    """A named piece of work held by one instance until `expires_at` (storage/leases.py):
+    a chat's inbox (`chat:<channel>:<chat id>`), the day's reminder sweep (`sweep:<date>`)."""
+
+    __tablename__ = "leases"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
