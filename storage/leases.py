@@ -26,10 +26,10 @@ async def acquire(
     False while another holder's lease runs."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Lease).values(key=key, holder=holder, expires_at=now + ttl)
-    statement = statement.on_conflict_do_update(
+    wanted = insert(Lease).values(key=key, holder=holder, expires_at=now + ttl)
+    statement = wanted.on_conflict_do_update(
         index_elements=["key"],
-        set_={"holder": statement.excluded.holder, "expires_at": statement.excluded.expires_at},
+        set_={"holder": wanted.excluded.holder, "expires_at": wanted.excluded.expires_at},
         where=or_(Lease.holder == holder, Lease.expires_at <= now),
     ).returning(Lease.key)
     return (await session.execute(statement)).first() is not None
