@@ -4,7 +4,6 @@ for the person at the keyboard appear as they are delivered."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import mimetypes
 import sys
 from pathlib import Path
@@ -18,6 +17,8 @@ from handlers.messages import Button, IncomingEvent, IncomingFile, Reply
 
 CHANNEL = "console"
 CHAT_ID = "local"
+# While waiting for a line, due notifications are looked for this often.
+DELIVER_EVERY_SECONDS = 0.3
 
 
 class ConsoleChannel:
@@ -92,28 +93,26 @@ class ConsoleChannel:
             self.show(reply)
 
     async def run(self, code: str | None, delivery: Delivery) -> None:
-        """Read lines until end of input, handling each as the console's person."""
+        """Read lines until end of input, handling each as the console's person.
+
+        Notifications are delivered between turns and while waiting for a line, never in a
+        task of their own: one cancelled at the end of input could drop a message it had
+        claimed but not yet shown."""
         self.out.write(translate(self.core.default_language, "console.prompt_choice") + "\n\n")
+        await delivery.recover()
         if code:
             await self.say(f"/start {code}")
-        worker = asyncio.create_task(delivery.run_forever(idle_seconds=0.3))
-        try:
-            while True:
-                line = await asyncio.to_thread(self.stdin.readline)
-                if not line:
-                    break
-                if line.strip() in ("/quit", "/exit"):
-                    break
-                if line.strip():
-                    await self.say(line)
-                    delivery.wakeup.set()
-            await delivery.run_once()
-        finally:
-            # Wait for the worker to unwind, so its database connection is given back
-            # (an abandoned aiosqlite connection keeps the process from exiting).
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        while True:
+            reading = asyncio.ensure_future(asyncio.to_thread(self.stdin.readline))
+            while not reading.done():
+                await delivery.run_once()
+                await asyncio.wait({reading}, timeout=DELIVER_EVERY_SECONDS)
+            line = reading.result()
+            if not line or line.strip() in ("/quit", "/exit"):
+                break
+            if line.strip():
+                await self.say(line)
+        await delivery.run_once()
 
 
 def _local_file(path: Path) -> IncomingFile:
