@@ -37,6 +37,6 @@ def cmd_files(args: argparse.Namespace, settings: Settings) -> None:
     result = _with_runtime(settings, work)
     text = (
         f"copied {result['copied']}, already in the database {result['already_there']}, "
-        f"missing from {settings.data_dir / 'files'} {result['missing']}"
+        f"missing from {settings.data_dir / 'files'}: {result['missing']}"
     )
     _print(args, result, text)
