@@ -32,7 +32,7 @@ from handlers.dispatcher import handle  # noqa: E402
 from handlers.messages import IncomingEvent  # noqa: E402
 from handlers.usecases.people import add_enterprise, add_officer, bind  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
-from storage.files import FileStore  # noqa: E402
+from storage.files import LocalFileStore  # noqa: E402
 from storage.migrate import upgrade_async  # noqa: E402
 
 
@@ -43,7 +43,7 @@ async def prepare(url: str, folder: Path) -> Core:
         sessions=session_factory(engine),
         clock=SystemClock(),
         tz=ZoneInfo("Asia/Shanghai"),
-        files=FileStore(folder / "files"),
+        files=LocalFileStore(folder / "files"),
         calendar=WorkingCalendar(),
         default_language="en",
     )

@@ -40,7 +40,7 @@ from handlers.core import Core  # noqa: E402
 from handlers.usecases.bulk_import import TEMPLATE_COLUMNS, import_rows  # noqa: E402
 from handlers.usecases.reminders import sweep  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
-from storage.files import FileStore  # noqa: E402
+from storage.files import LocalFileStore  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import ChannelIdentity, OutboxMessage, Person  # noqa: E402
 
@@ -128,7 +128,7 @@ def make_core(path: Path) -> Core:
         sessions=session_factory(create_engine(f"sqlite+aiosqlite:///{path}")),
         clock=FixedClock(NOW),
         tz=SHANGHAI,
-        files=FileStore(path.parent / "files"),
+        files=LocalFileStore(path.parent / "files"),
         calendar=WorkingCalendar(),
     )
 

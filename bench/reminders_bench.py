@@ -40,7 +40,7 @@ from handlers.core import Core  # noqa: E402
 from handlers.messages import Reply  # noqa: E402
 from handlers.usecases.reminders import sweep  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
-from storage.files import FileStore  # noqa: E402
+from storage.files import LocalFileStore  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import (  # noqa: E402
     Agreement,
@@ -63,7 +63,7 @@ def make_core(path: Path, clock: FixedClock) -> Core:
         sessions=session_factory(engine),
         clock=clock,
         tz=SHANGHAI,
-        files=FileStore(path.parent / "files"),
+        files=LocalFileStore(path.parent / "files"),
         calendar=WorkingCalendar(),
     )
 

@@ -116,10 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     cli_agreement.add_parser(commands)
     cli_access.add_parsers(commands, row_id)
     # Management commands live in their own modules; each sets its handler as `run`.
-    from bot import cli_admin, cli_calendar
+    from bot import cli_admin, cli_calendar, cli_files
 
     cli_admin.add_parsers(commands, officer_actions, enterprise_actions)
     cli_calendar.add_parsers(commands)
+    cli_files.add_parsers(commands)
     return parser
 
 
@@ -311,7 +312,7 @@ async def _console(runtime: Runtime, code: str | None) -> None:
     from bot.console_channel import ConsoleChannel
     from bot.delivery import Delivery
 
-    channel = ConsoleChannel(runtime.core)
+    channel = ConsoleChannel(runtime.core, runtime.settings.data_dir)
     await channel.run(code, Delivery(runtime.core, [channel]))
 
 

@@ -25,8 +25,15 @@ class ConsoleChannel:
     channel = CHANNEL
     max_per_second: float | None = None
 
-    def __init__(self, core: Core, out: TextIO = sys.stdout, stdin: TextIO = sys.stdin) -> None:
+    def __init__(
+        self,
+        core: Core,
+        data_dir: Path,
+        out: TextIO = sys.stdout,
+        stdin: TextIO = sys.stdin,
+    ) -> None:
         self.core = core
+        self.data_dir = data_dir
         self.out = out
         self.stdin = stdin
         self.choices: list[Button] = []
@@ -56,7 +63,7 @@ class ConsoleChannel:
 
     def _attachment_lines(self, reply: Reply) -> list[str]:
         """A terminal cannot show a photo: each file shown is saved, and its path printed."""
-        folder = self.core.files.root.parent / "received"
+        folder = self.data_dir / "received"
         lines = []
         for file in reply.files:
             folder.mkdir(parents=True, exist_ok=True)
@@ -69,7 +76,7 @@ class ConsoleChannel:
     def _save(self, reply: Reply) -> Path:
         """A terminal cannot show a file: it is written beside the data instead."""
         assert reply.file is not None
-        folder = self.core.files.root.parent / "exports"
+        folder = self.data_dir / "exports"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / Path(reply.file.file_name).name
         target.write_bytes(reply.file.content)

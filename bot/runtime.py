@@ -11,7 +11,7 @@ from domain.calendar import WorkingCalendar
 from domain.clock import Clock, SystemClock
 from handlers.core import Core
 from storage.db import create_engine, session_factory
-from storage.files import FileStore
+from storage.files import build_file_store
 
 
 @dataclass
@@ -26,11 +26,13 @@ class Runtime:
 
 def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    clock = clock or SystemClock()
     core = Core(
-        sessions=session_factory(engine),
-        clock=clock or SystemClock(),
+        sessions=sessions,
+        clock=clock,
         tz=settings.tz,
-        files=FileStore(settings.data_dir / "files"),
+        files=build_file_store(settings.file_store, settings.data_dir / "files", sessions, clock),
         calendar=WorkingCalendar(),
         default_language=settings.language,
         first_response_working_days=settings.first_response_working_days,

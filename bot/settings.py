@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     language: str = Field("zh_CN", validation_alias="QABOT_LANGUAGE")
     remind_at: time = Field(time(9, 0), validation_alias="QABOT_REMIND_AT")
     data_dir: Path = Field(Path("var"), validation_alias=AliasChoices("QABOT_DATA_DIR"))
+    # Where attachments' bytes live: this machine's data folder, or the database (several
+    # instances must all reach every file).
+    file_store: Literal["local", "database"] = Field("local", validation_alias="QABOT_FILE_STORE")
     first_response_working_days: int = Field(
         2, ge=1, le=60, validation_alias=AliasChoices("QABOT_FIRST_RESPONSE_DAYS")
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -57,7 +56,7 @@ async def receive_file(turn: Turn) -> Attachment:
         raise DomainError("file.empty")
     if not content_type_ok(incoming.mime_type, content):
         raise DomainError("file.content_mismatch", mime=incoming.mime_type[:60])
-    digest = turn.core.files.save(content)
+    digest = await turn.core.files.save(content, turn.session)
     attachment = Attachment(
         sha256=digest,
         size=len(content),
@@ -90,7 +89,8 @@ async def load_attachments(core: Core, replies: Sequence[Reply]) -> None:
 
     Outbox rows and turn replies carry only attachment references; the content comes from
     the file store now, with the stored mime type and where the file came in (so the same
-    channel can re-send it by its platform id). A file missing on disk is left out and logged.
+    channel can re-send it by its platform id). A file missing from the store is left out and
+    logged.
     """
     wanted = {a.attachment_id for reply in replies for a in reply.attachments}
     if not wanted:
@@ -105,7 +105,7 @@ async def load_attachments(core: Core, replies: Sequence[Reply]) -> None:
             if row is None:
                 continue
             try:
-                content = await asyncio.to_thread(core.files.load, row.sha256)
+                content = await core.files.load(row.sha256)
             except OSError as error:
                 log.error("attachment %s is missing from the file store: %s", row.id, error)
                 continue

@@ -142,7 +142,7 @@ async def on_file(turn: Turn) -> None:
     reader = turn.core.certificate_reader
     read = False
     if reader is not None and attachment.mime_type.startswith("image/"):
-        reading = await reader.read(turn.core.files.load(attachment.sha256))
+        reading = await reader.read(await turn.core.files.load(attachment.sha256, turn.session))
         if reading is not None:
             read = True
             fields = {

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -303,7 +304,7 @@ class ReportEvent(Base):
 
 
 class Attachment(Base):
-    """A photo or document, stored once by content hash under the data folder."""
+    """A photo or document; its bytes are in the file store, once per content hash."""
 
     __tablename__ = "attachments"
 
@@ -319,6 +320,19 @@ class Attachment(Base):
     # channel re-uses the id instead of uploading the bytes (migration 0004).
     source_channel: Mapped[str | None] = mapped_column(String(16))
     source_file_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class StoredFile(Base):
+    """An attachment's bytes when the files are kept in the database (`QABOT_FILE_STORE=
+    database`, storage/files.py): one row per content hash, shared by every instance."""
+
+    __tablename__ = "stored_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    # bytea on PostgreSQL, BLOB on SQLite; at most MAX_FILE_BYTES (20 MB).
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class OutboxMessage(Base):
@@ -475,6 +489,8 @@ class ResearchTopic(Base):
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
 class CalendarEntry(Base):
     """A day the bureau declared a holiday or a working day; overrides the package's data."""
 

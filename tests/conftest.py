@@ -22,7 +22,7 @@ from handlers.core import Core
 from handlers.usecases.commitments import add_commitment
 from handlers.usecases.people import add_enterprise, add_officer
 from storage.db import create_engine, session_factory
-from storage.files import FileStore
+from storage.files import FileStoreKind, build_file_store
 from storage.migrate import upgrade
 
 PG_ADMIN_URL = os.environ.get("QABOT_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -113,13 +113,16 @@ def clock() -> FixedClock:
     return FixedClock(MONDAY_10AM)
 
 
-def make_core(url: str, clock: FixedClock, files: Path) -> Core:
+def make_core(
+    url: str, clock: FixedClock, files: Path, file_store: FileStoreKind = "local"
+) -> Core:
     engine = create_engine(url)
+    sessions = session_factory(engine)
     return Core(
-        sessions=session_factory(engine),
+        sessions=sessions,
         clock=clock,
         tz=ZoneInfo("Asia/Shanghai"),
-        files=FileStore(files),
+        files=build_file_store(file_store, files, sessions, clock),
         calendar=WorkingCalendar(),
     )
 

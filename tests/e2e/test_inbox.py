@@ -22,7 +22,7 @@ from domain.clock import FixedClock
 from handlers.core import Core
 from storage import inbox
 from storage.db import create_engine, session_factory
-from storage.files import FileStore
+from storage.files import LocalFileStore
 from storage.models import ConversationState, InboxUpdate, ProcessedUpdate
 from tests.e2e.test_wecom_channel import AES_KEY, AGENT, CORP, SECRET, TOKEN, WeCom, settings_for
 from tests.fakes.fake_wecom import FakeWeCom
@@ -41,7 +41,7 @@ async def impatient_core(sqlite_url: str, clock: FixedClock, tmp_path: Path) -> 
         sessions=session_factory(engine),
         clock=clock,
         tz=clock.now().tzinfo,  # type: ignore[arg-type]
-        files=FileStore(tmp_path / "files"),
+        files=LocalFileStore(tmp_path / "files"),
         calendar=WorkingCalendar(),
     )
     await engine.dispose()

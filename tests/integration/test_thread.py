@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -317,10 +318,9 @@ class TestProfile:
 
 class TestConsoleFiles:
     async def test_the_console_saves_a_shown_file_and_prints_its_path(
-        self, core: Core, world: World
+        self, core: Core, world: World, tmp_path: Path
     ) -> None:
         import io
-        from pathlib import Path
 
         from bot.console_channel import ConsoleChannel
         from handlers.attachments import load_attachments
@@ -330,7 +330,7 @@ class TestConsoleFiles:
         [notice] = await notices_to(core, world.officer[0])
         await load_attachments(core, [notice])
         out = io.StringIO()
-        ConsoleChannel(core, out=out).show(notice, notification=True)
+        ConsoleChannel(core, tmp_path, out=out).show(notice, notification=True)
         [line] = [x for x in out.getvalue().splitlines() if x.startswith("📎 ")]
         saved = Path(line.removeprefix("📎 "))
         assert saved.name == "defect.jpg"
