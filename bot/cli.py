@@ -87,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     commitment_add.add_argument("--due", required=True, help="YYYY-MM-DD")
     commitment_add.add_argument("--json", action="store_true")
 
-    commands.add_parser("run", help="run every configured channel and the reminder scheduler")
+    run = commands.add_parser("run", help="run every configured channel and the reminder scheduler")
+    run.add_argument(
+        "--role",
+        choices=["web", "worker", "all"],
+        default="all",
+        help="web: receive and take turns; worker: deliver and sweep; all: both",
+    )
     console = commands.add_parser("console", help="chat with the bot in this terminal")
     console.add_argument("--code", help="bind as the person of this code first")
     remind = commands.add_parser(
@@ -331,7 +337,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
         return
     from bot.runner import run
 
-    _with_runtime(settings, lambda runtime: run(settings, runtime))
+    _with_runtime(settings, lambda runtime: run(settings, runtime, args.role))
 
 
 def cmd_remind(args: argparse.Namespace, settings: Settings) -> int | None:

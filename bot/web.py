@@ -1,22 +1,39 @@
-"""The one ASGI server at QABOT_LISTEN: health, readiness, and each channel's routes."""
+"""The one ASGI server at QABOT_LISTEN: health, readiness, metrics, and each channel's routes."""
 
 from __future__ import annotations
 
 import logging
+from datetime import time
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.metrics import CONTENT_TYPE, Metrics
 from handlers.core import Core
 from storage.db import read_only
+from storage.migrate import alembic_config
 
 log = logging.getLogger(__name__)
 
 
-def build_app(core: Core, routes: list[BaseRoute]) -> Starlette:
+def migrations_head() -> str | None:
+    """The revision this code's migrations lead to."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def build_app(
+    core: Core,
+    routes: list[BaseRoute],
+    metrics: Metrics | None = None,
+    remind_at: time = time(9, 0),
+) -> Starlette:
+    # Once: a rolling upgrade runs old and new code side by side, each ready on its own schema.
+    head = migrations_head()
+
     async def healthz(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
@@ -25,12 +42,25 @@ def build_app(core: Core, routes: list[BaseRoute]) -> Starlette:
             async with core.sessions() as session:
                 # A reader: never waits for, nor holds, SQLite's write lock.
                 await read_only(session)
-                await session.execute(text("SELECT 1"))
+                revision = await session.scalar(text("SELECT version_num FROM alembic_version"))
         except Exception as error:
             log.warning("readiness check failed: %s", error)
             return PlainTextResponse("database unreachable", status_code=503)
+        if revision != head:
+            log.warning("not ready: the database is at %s, this code at %s", revision, head)
+            return PlainTextResponse("migrations not at head", status_code=503)
         return PlainTextResponse("ready")
 
-    return Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz), *routes],
-    )
+    async def exposition(_: Request) -> Response:
+        assert metrics is not None
+        try:
+            body = await metrics.exposition(core, remind_at)
+        except Exception as error:
+            log.warning("metrics not read: %s", error)
+            return PlainTextResponse("database unreachable", status_code=503)
+        return Response(body, media_type=CONTENT_TYPE)
+
+    own = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    if metrics is not None:
+        own.append(Route("/metrics", exposition))
+    return Starlette(routes=[*own, *routes])
