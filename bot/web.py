@@ -38,14 +38,18 @@ def build_app(
         return PlainTextResponse("ok")
 
     async def readyz(_: Request) -> PlainTextResponse:
-        try:
-            async with core.sessions() as session:
+        async with core.sessions() as session:
+            try:
                 # A reader: never waits for, nor holds, SQLite's write lock.
                 await read_only(session)
+                await session.execute(text("SELECT 1"))
+            except Exception as error:
+                log.warning("readiness check failed: %s", error)
+                return PlainTextResponse("database unreachable", status_code=503)
+            try:
                 revision = await session.scalar(text("SELECT version_num FROM alembic_version"))
-        except Exception as error:
-            log.warning("readiness check failed: %s", error)
-            return PlainTextResponse("database unreachable", status_code=503)
+            except Exception:
+                revision = None  # never migrated
         if revision != head:
             log.warning("not ready: the database is at %s, this code at %s", revision, head)
             return PlainTextResponse("migrations not at head", status_code=503)
