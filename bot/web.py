@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import time
 
 from alembic.script import ScriptDirectory
@@ -20,9 +21,23 @@ from storage.migrate import alembic_config
 log = logging.getLogger(__name__)
 
 
-def migrations_head() -> str | None:
-    """The revision this code's migrations lead to."""
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+@dataclass(frozen=True)
+class Migrations:
+    """This code's migrations: where they lead, and every revision on the way."""
+
+    head: str | None
+    known: frozenset[str]
+
+    @classmethod
+    def of_this_code(cls) -> Migrations:
+        scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+        known = frozenset(script.revision for script in scripts.walk_revisions())
+        return cls(scripts.get_current_head(), known)
+
+    def ready_on(self, revision: str | None) -> bool:
+        """At our head, or ahead of it: a revision we do not know is a newer release's, and
+        expand/contract keeps its schema working for us while the instances are rolled."""
+        return revision == self.head or (revision is not None and revision not in self.known)
 
 
 def build_app(
@@ -31,8 +46,8 @@ def build_app(
     metrics: Metrics | None = None,
     remind_at: time = time(9, 0),
 ) -> Starlette:
-    # Once: a rolling upgrade runs old and new code side by side, each ready on its own schema.
-    head = migrations_head()
+    # Once, at start: the code does not change under a running process.
+    migrations = Migrations.of_this_code()
 
     async def healthz(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
@@ -50,8 +65,10 @@ def build_app(
                 revision = await session.scalar(text("SELECT version_num FROM alembic_version"))
             except Exception:
                 revision = None  # never migrated
-        if revision != head:
-            log.warning("not ready: the database is at %s, this code at %s", revision, head)
+        if not migrations.ready_on(revision):
+            log.warning(
+                "not ready: the database is at %s, this code at %s", revision, migrations.head
+            )
             return PlainTextResponse("migrations not at head", status_code=503)
         return PlainTextResponse("ready")
 
