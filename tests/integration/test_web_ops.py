@@ -5,7 +5,9 @@ each scrape, without taking SQLite's write lock."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date, time, timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from alembic import command
+from alembic.util import CommandError
 from sqlalchemy import text
 
 from bot.metrics import Metrics
@@ -22,7 +25,7 @@ from handlers.core import Core
 from handlers.messages import Reply
 from handlers.usecases.reminders import sweep
 from storage import inbox, outbox
-from storage.migrate import alembic_config
+from storage.migrate import alembic_config, upgrade, upgrade_unless_newer
 from tests.conftest import build_world, make_core
 from tests.e2e.test_inbox import write_locked
 from tests.integration.test_reminders import at
@@ -136,3 +139,15 @@ async def test_two_apps_in_one_process_count_apart(core: Core) -> None:
     assert sample(text, "qabot_deliveries_total", channel="telegram", result="sent") == 1
     text = (await second.exposition(core, time(9, 0))).decode()
     assert sample(text, "qabot_deliveries_total", channel="telegram", result="sent") is None
+
+
+def test_an_old_release_restarted_mid_roll_out_runs_on_the_newer_schema(
+    sqlite_url: str,
+) -> None:
+    path = Path(sqlite_url.split("///", 1)[1])
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("UPDATE alembic_version SET version_num = '9001'")
+        db.commit()
+    assert upgrade_unless_newer(sqlite_url) is False  # no error: `qabot run` starts
+    with pytest.raises(CommandError):
+        upgrade(sqlite_url)  # `qabot db upgrade` of the old release refuses
