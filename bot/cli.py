@@ -29,7 +29,7 @@ from domain.errors import DomainError
 from domain.roles import Party, Role
 from domain.text import clean_input
 from handlers.i18n import translate
-from storage.migrate import upgrade
+from storage.migrate import upgrade, upgrade_unless_newer
 from storage.models import Bureau
 
 log = logging.getLogger("qabot")
@@ -87,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     commitment_add.add_argument("--due", required=True, help="YYYY-MM-DD")
     commitment_add.add_argument("--json", action="store_true")
 
-    commands.add_parser("run", help="run every configured channel and the reminder scheduler")
+    run = commands.add_parser("run", help="run every configured channel and the reminder scheduler")
+    run.add_argument(
+        "--role",
+        choices=["web", "worker", "all"],
+        default="all",
+        help="web: receive and take turns; worker: deliver and sweep; all: both",
+    )
     console = commands.add_parser("console", help="chat with the bot in this terminal")
     console.add_argument("--code", help="bind as the person of this code first")
     remind = commands.add_parser(
@@ -193,9 +199,13 @@ def _print(args: argparse.Namespace, result: dict[str, Any], text: str) -> None:
     print(json.dumps(result, ensure_ascii=False) if getattr(args, "json", False) else text)
 
 
-def _with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[Any]]) -> Any:
+def _with_runtime(
+    settings: Settings,
+    work: Callable[[Runtime], Awaitable[Any]],
+    migrate: Callable[[str], object] = upgrade,
+) -> Any:
     """Migrate, then run `work` against a fresh runtime and close it."""
-    upgrade(settings.database_url)
+    migrate(settings.database_url)
 
     async def go() -> Any:
         runtime = build_runtime(settings)
@@ -332,7 +342,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
         return
     from bot.runner import run
 
-    _with_runtime(settings, lambda runtime: run(settings, runtime))
+    _with_runtime(settings, lambda runtime: run(settings, runtime, args.role), _migrate_for_run)
+
+
+def _migrate_for_run(url: str) -> None:
+    if not upgrade_unless_newer(url):
+        log.warning("the database is at a newer release's migration; running this release on it")
 
 
 def cmd_remind(args: argparse.Namespace, settings: Settings) -> int | None:

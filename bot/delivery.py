@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from handlers.attachments import load_attachments
 from handlers.core import Core
 from handlers.messages import Reply
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 # Small: after a crash the claimed rows wait for their lease to run out before they go back.
 CLAIM_BATCH = 16
 CLAIM_LEASE = timedelta(minutes=5)
+# The channel label of a deferral decided before a channel was chosen (quiet hours, none).
+NO_CHANNEL = "none"
 # People served at once within a batch; one person's messages always go one by one, in order.
 CONCURRENT_PEOPLE = 8
 
@@ -161,12 +164,14 @@ class Delivery:
                 if until is not None:
                     await outbox.defer(session, message.id, until, "quiet hours")
                     report.deferred += 1
+                    metrics.current().record_delivery(NO_CHANNEL, "deferred")
                     return
             identity = await _last_used_identity(session, message.person_id, set(self.senders))
             if identity is None:
                 # The person has no reachable channel running here: keep it for later.
                 await outbox.defer(session, message.id, now + timedelta(minutes=1), "no channel")
                 report.deferred += 1
+                metrics.current().record_delivery(NO_CHANNEL, "deferred")
                 return
             await outbox.mark_started(session, message.id, now)
         sender = self.senders[identity.channel]
@@ -187,6 +192,7 @@ class Delivery:
         async with self.core.sessions() as session, session.begin():
             await outbox.mark_sent(session, message.id, identity.channel, self.core.clock.now())
         report.sent += 1
+        metrics.current().record_delivery(identity.channel, "sent")
 
     async def _failed(
         self,
@@ -211,9 +217,11 @@ class Delivery:
             )
         if give_up:
             report.failed += 1
+            metrics.current().record_delivery(identity.channel, "failed")
             log.warning("outbox message %s given up: %s", message.id, error.reason)
         else:
             report.retried += 1
+            metrics.current().record_delivery(identity.channel, "retried")
 
 
 async def open_senders(senders: list[Channel]) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func, select
 
+from bot import metrics
 from handlers.core import Core
 from handlers.dispatcher import StorageBusy
 from storage import inbox
@@ -173,7 +174,8 @@ class InboxWorker:
             while queue:
                 row = queue[0]
                 try:
-                    await self.handle_row(row)
+                    with metrics.turn(self.channel):
+                        await self.handle_row(row)
                 except StorageBusy as busy:
                     failures += 1
                     delay = min(RETRY_MAX, RETRY_FIRST * 2 ** min(failures, 6))

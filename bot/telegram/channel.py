@@ -27,12 +27,14 @@ from telegram import (
 )
 from telegram.error import (
     BadRequest,
+    Conflict,
     InvalidToken,
     RetryAfter,
     TelegramError,
 )
 from telegram.ext import Application
 
+from bot import metrics
 from bot.inbox import InboxWorker
 from bot.settings import Settings
 from bot.telegram.pacing import Pacer
@@ -235,6 +237,9 @@ class TelegramChannel(TelegramSending):
                 delay = min(30.0, 0.5 * 2 ** min(failures, 6))
                 if isinstance(error, RetryAfter):
                     delay = max(delay, retry_after_seconds(error))
+                if isinstance(error, Conflict):
+                    # Several instances must not poll one bot: each call ends the other's.
+                    log.error("telegram: %s — several instances need webhook mode", error)
                 log.warning("telegram: getUpdates failed (%s); again in %.1f s", error, delay)
                 await asyncio.sleep(delay)
                 continue
@@ -251,6 +256,7 @@ class TelegramChannel(TelegramSending):
             return
         async with self.core.sessions() as session, session.begin():
             await inbox.store(session, arrivals, self.core.clock.now())
+        metrics.current().record_received(CHANNEL, len(arrivals))
         self.inbox.arrived()
 
     async def _webhook(self, request: Request) -> Response:

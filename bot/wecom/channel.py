@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot import metrics
 from bot.inbox import InboxWorker
 from bot.settings import Settings
 from bot.wecom.api import WeComApi, WeComApiError, WeComUnreachable
@@ -175,6 +176,7 @@ class WeComChannel(WeComSending):
             except Exception as error:
                 log.warning("WeCom callback %s not stored (%s)", callback.update_key, error)
                 return PlainTextResponse("busy", status_code=503)
+            metrics.current().record_received(CHANNEL)
             self.inbox.arrived()
         return Response(status_code=200)
 
