@@ -25,11 +25,11 @@ def configured_channels(settings: Settings, runtime: Runtime) -> list[Channel]:
     if settings.telegram_enabled:
         from bot.telegram import TelegramChannel
 
-        channels.append(TelegramChannel(settings, runtime.core))
+        channels.append(TelegramChannel(settings, runtime.core, limiter=runtime.limiter))
     if settings.wecom_enabled:
         from bot.wecom import WeComChannel
 
-        channels.append(WeComChannel(settings, runtime.core))
+        channels.append(WeComChannel(settings, runtime.core, limiter=runtime.limiter))
     return channels
 
 
@@ -37,7 +37,7 @@ async def run(settings: Settings, runtime: Runtime) -> None:
     """Run until cancelled (Ctrl-C or SIGTERM): the web server first, then the channels (a
     webhook must be reachable before it is registered), and the outbox worker."""
     channels = configured_channels(settings, runtime)
-    delivery = Delivery(runtime.core, list(channels))
+    delivery = Delivery(runtime.core, list(channels), limiter=runtime.limiter)
     for channel in channels:
         # Finished turns wake the worker, so their notifications go out now.
         channel.after_turn = delivery.wakeup.set

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Connection,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -475,6 +476,8 @@ class ResearchTopic(Base):
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
 class CalendarEntry(Base):
     """A day the bureau declared a holiday or a working day; overrides the package's data."""
 
@@ -520,3 +523,15 @@ class Lease(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class PacingBudget(Base):
+    """One pacing key shared by every instance (bot/pacing.py): the theoretical arrival time
+    of its next message, and the moment of the last reservation, both in seconds since the
+    epoch on the database's clock."""
+
+    __tablename__ = "pacing_budgets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float(53))
+    reserved_at: Mapped[float] = mapped_column(Float(53))

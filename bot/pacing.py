@@ -1,0 +1,189 @@
+"""Pacing: every send first reserves its slot in the budgets it counts against.
+
+One limiter for every channel (README "Delivery guarantees"). A budget is a steady rate with a
+burst, kept per key ("telegram", "telegram:chat:<id>", "wecom:member:<id>", …) by the generic
+cell rate algorithm (virtual scheduling): each key holds the theoretical arrival time (TAT) of
+its next message; a reservation moves it on by one interval per message and answers how long
+to wait. A message counted in several budgets (a chat's and the bot's) reserves the same
+instant in all of them. Sends made at their slots never put more than
+`burst - 1 + ceil(W / interval)` messages into any window of W seconds — the budgets below are
+chosen from that bound.
+
+Two stores keep the TATs: in process (one instance; SQLite), and PostgreSQL (one row per key,
+on the database's clock), so that every instance of a cluster draws on the same budgets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+NO_LIMIT = math.inf
+
+
+@dataclass(frozen=True)
+class Budget:
+    """`burst` messages at once, then one per `interval` seconds."""
+
+    interval: float
+    burst: int = 1
+
+    @classmethod
+    def per_second(cls, rate: float, burst: int = 1) -> Budget:
+        return cls(1.0 / rate, burst)
+
+    @property
+    def tolerance(self) -> float:
+        return (self.burst - 1) * self.interval
+
+    def most_in(self, window: float) -> int:
+        """The most messages sent at their slots can put into any `window` seconds."""
+        return self.burst - 1 + math.ceil(window / self.interval - 1e-9)
+
+
+# Telegram counts ~30 messages/s per bot and ~1/s per private chat (a short burst passes);
+# groups 20 per minute: 3 at once, then one per 3.75 s keeps every minute at 18.
+TELEGRAM = "telegram"
+TELEGRAM_GROUP = Budget(3.75, burst=3)
+# WeCom silently drops what exceeds 30 messages per member per minute. A reply of up to 10
+# messages goes at once; then one per 2.95 s: 9 + ceil(61 / 2.95) = 30 in any 61 seconds (a
+# little over a minute, for the latency between our clock and WeCom's count).
+WECOM_MEMBER = Budget(2.95, burst=10)
+
+
+def telegram_chat_key(chat_id: int) -> str:
+    return f"telegram:chat:{chat_id}"
+
+
+def wecom_member_key(user: str) -> str:
+    return f"wecom:member:{user}"
+
+
+Slot = tuple[str, Budget]
+
+
+def schedule(
+    tats: Sequence[float | None], now: float, budgets: Sequence[Budget], count: int, max_wait: float
+) -> tuple[float, list[float] | None]:
+    """(seconds to wait, the keys' new TATs) for `count` messages sent together at the end of
+    the wait, counted in every budget at that one instant (a wait for one key must not let the
+    others bunch up behind it); the new TATs are None (nothing reserved) if the wait would
+    exceed `max_wait`."""
+    at = now
+    for tat, budget in zip(tats, budgets, strict=True):
+        if not 1 <= count <= budget.burst:
+            raise ValueError(f"{count} messages at once do not fit a burst of {budget.burst}")
+        if tat is not None:
+            at = max(at, tat + (count - 1) * budget.interval - budget.tolerance)
+    if at - now > max_wait:
+        return at - now, None
+    new = [max(at, tat or at) + count * b.interval for tat, b in zip(tats, budgets, strict=True)]
+    return at - now, new
+
+
+class Store(Protocol):
+    async def reserve(self, slots: Sequence[Slot], count: int, max_wait: float) -> float:
+        """Reserve `count` slots of every key unless the wait exceeds `max_wait`; the wait."""
+        ...
+
+
+class LocalStore:
+    """The budgets of one process, on its monotonic clock."""
+
+    # Beyond this many keys, those whose TAT has passed (as good as new) are forgotten.
+    PRUNE_AT = 10_000
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.monotonic = monotonic
+        self.tats: dict[str, float] = {}
+
+    async def reserve(self, slots: Sequence[Slot], count: int, max_wait: float) -> float:
+        now = self.monotonic()
+        keys = [key for key, _ in slots]
+        tats = [self.tats.get(key) for key in keys]
+        wait, new = schedule(tats, now, [budget for _, budget in slots], count, max_wait)
+        if new is not None:
+            self.tats.update(zip(keys, new, strict=True))
+            if len(self.tats) > self.PRUNE_AT:
+                self.tats = {k: t for k, t in self.tats.items() if t > now}
+        return wait
+
+
+# Locks the keys' rows (created if new; in key order, so two instances never deadlock) and
+# reads their TATs and the database's clock once the locks are held.
+_LOCK = text(
+    """
+    INSERT INTO pacing_budgets AS b (key, tat, reserved_at)
+    SELECT k, 0, 0 FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k
+    ON CONFLICT (key) DO UPDATE SET tat = b.tat
+    RETURNING b.key, b.tat, extract(epoch FROM clock_timestamp())::float8
+    """
+)
+_MOVE_ON = text(
+    """
+    UPDATE pacing_budgets AS b SET tat = v.tat, reserved_at = :now
+    FROM unnest(CAST(:keys AS text[]), CAST(:tats AS float8[])) AS v(key, tat)
+    WHERE b.key = v.key
+    """
+)
+
+
+class PostgresStore:
+    """The budgets of every instance, in the `pacing_budgets` table, on the database's clock
+    (instances whose clocks disagree still agree on it). A reservation is one short
+    transaction holding its keys' rows: concurrent instances queue up behind each other."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def reserve(self, slots: Sequence[Slot], count: int, max_wait: float) -> float:
+        budgets = dict(slots)
+        async with self.engine.begin() as connection:
+            rows = (await connection.execute(_LOCK, {"keys": sorted(budgets)})).all()
+            now = max(row[2] for row in rows)
+            keys = [row[0] for row in rows]
+            tats = [row[1] or None for row in rows]  # 0: a new key
+            wait, new = schedule(tats, now, [budgets[k] for k in keys], count, max_wait)
+            if new is not None:
+                await connection.execute(_MOVE_ON, {"now": now, "keys": keys, "tats": new})
+        return wait
+
+
+class Limiter:
+    """Reservations on a store, and the waiting for them (`sleep` injectable for tests)."""
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.store = store or LocalStore(monotonic)
+        self.sleep = sleep
+
+    async def reserve(
+        self, slots: Sequence[Slot], count: int = 1, max_wait: float = NO_LIMIT
+    ) -> float:
+        """Seconds until `count` messages may go together, counted against every (key,
+        budget) of `slots`; nothing is reserved when that is more than `max_wait` (the caller
+        may come back later instead)."""
+        return await self.store.reserve(slots, count, max_wait)
+
+    async def wait(self, slots: Sequence[Slot], count: int = 1) -> None:
+        """Reserve and wait for the slot. Always sleeps, if only for 0 s: a test's virtual
+        clock sees every slot taken."""
+        await self.sleep(await self.reserve(slots, count))
+
+
+def limiter_for(engine: AsyncEngine) -> Limiter:
+    """Cluster-wide on PostgreSQL (several instances need it), in process on SQLite."""
+    if engine.dialect.name == "postgresql":
+        return Limiter(PostgresStore(engine))
+    return Limiter()
