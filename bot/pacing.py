@@ -52,10 +52,10 @@ class Budget:
 # groups 20 per minute: 3 at once, then one per 3.75 s keeps every minute at 18.
 TELEGRAM = "telegram"
 TELEGRAM_GROUP = Budget(3.75, burst=3)
-# WeCom silently drops what exceeds 30 messages per member per minute. A reply of up to 10
-# messages goes at once; then one per 2.95 s: 9 + ceil(61 / 2.95) = 30 in any 61 seconds (a
+# WeCom silently drops what exceeds 30 messages per member per minute. A turn's replies (up to
+# 15 messages) go at once, then one per 3.85 s: 14 + ceil(61 / 3.85) = 30 in any 61 seconds (a
 # little over a minute, for the latency between our clock and WeCom's count).
-WECOM_MEMBER = Budget(2.95, burst=10)
+WECOM_MEMBER = Budget(3.85, burst=15)
 
 
 def telegram_chat_key(chat_id: int) -> str:

@@ -82,17 +82,14 @@ class WeComSending:
         progress_key = (user, fingerprint)
         done = self._progress.get(progress_key, 0)
         pending = messages[done:]
-        member, burst = [(wecom_member_key(user), WECOM_MEMBER)], WECOM_MEMBER.burst
-        for start, message in enumerate(pending):
-            if start % burst == 0:
-                # Room for the next `burst` messages at once: a reply is never cut by the pacing.
-                count = min(len(pending) - start, burst)
-                # The outbox worker rather comes back later than waits (but never mid-reply).
-                max_wait = 0.0 if not wait and start == 0 else NO_LIMIT
-                delay = await self.limiter.reserve(member, count, max_wait)
-                if delay > max_wait:
-                    raise DeliveryError("WeCom member rate limit (30/min)", retry_after=delay)
-                await self.limiter.sleep(delay)
+        member = [(wecom_member_key(user), WECOM_MEMBER)]
+        for index, message in enumerate(pending):
+            # The outbox worker rather comes back later than waits; a reply once begun goes on.
+            max_wait = 0.0 if index == 0 and not wait else NO_LIMIT
+            delay = await self.limiter.reserve(member, max_wait=max_wait)
+            if delay > max_wait:
+                raise DeliveryError("WeCom member rate limit (30/min)", retry_after=delay)
+            await self.limiter.sleep(delay)
             try:
                 if message["msgtype"] == UPLOAD:
                     assert reply.file is not None

@@ -63,7 +63,7 @@ async def test_a_wait_longer_than_the_caller_accepts_reserves_nothing() -> None:
     clock = VirtualTime()
     limiter = Limiter(monotonic=clock.monotonic, sleep=clock.sleep)
     member = [(wecom_member_key("wangli"), WECOM_MEMBER)]
-    assert await limiter.reserve(member, 10, max_wait=0.0) == 0.0
+    assert await limiter.reserve(member, WECOM_MEMBER.burst, max_wait=0.0) == 0.0
     wait = await limiter.reserve(member, 1, max_wait=0.0)
     assert wait == pytest.approx(WECOM_MEMBER.interval)
     # Asking again gets the same answer: the refused reservation took no slot.
