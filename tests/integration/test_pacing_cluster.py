@@ -1,0 +1,126 @@
+"""Pacing across instances on one PostgreSQL database: two outbox workers, each with its own
+engine and Telegram channel, draw on the same budgets — together they stay within the fake
+Bot API's limits, and are no slower than those limits allow."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.delivery import Delivery, close_senders, open_senders
+from bot.pacing import TELEGRAM, Budget, PostgresStore, limiter_for, telegram_chat_key
+from bot.settings import Settings
+from domain.clock import FixedClock
+from domain.roles import Party, Role
+from handlers.core import Core
+from handlers.usecases.commitments import add_commitment
+from handlers.usecases.people import add_enterprise, add_officer, bind
+from handlers.usecases.reminders import sweep
+from tests.conftest import PG_ADMIN_URL, _pg_admin, make_core
+from tests.fakes.fake_telegram import FakeTelegram
+
+telegram_channel = pytest.importorskip("bot.telegram")
+
+DIGESTS = 600
+# Far above Telegram's, so the test takes seconds; the fake enforces its own, a third higher.
+QABOT_PER_SECOND, FAKE_PER_SECOND = 150, 200
+# The database work around each send: ~5 ms alone, 30 ms measured while 6 people ran tests.
+WORK_PER_MESSAGE = 0.04
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    name = f"qabot_t_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def instances(pg_url: str, clock: FixedClock, tmp_path: Path) -> AsyncIterator[list[Core]]:
+    """Two instances: each its own engine (its own pool) on the one database."""
+    cores = [make_core(pg_url, clock, tmp_path / "files") for _ in range(2)]
+    yield cores
+    for core in cores:
+        await core.sessions.kw["bind"].dispose()
+
+
+async def contacts_due_a_digest(core: Core, tg: FakeTelegram, count: int) -> list[int]:
+    now = core.clock.now()
+    chats = []
+    async with core.sessions() as session, session.begin():
+        officer, _ = await add_officer(session, "王丽", "杭州市", Role.OFFICER, now)
+        for n in range(count):
+            chat = 5_000 + n
+            firm, code = await add_enterprise(session, f"企业{n}", "杭州市", officer.id, None, now)
+            await add_commitment(session, firm.id, Party.ENTERPRISE, f"事项{n}", core.today(), now)
+            await bind(session, "telegram", str(chat), str(chat), code, f"联系人{n}", now)
+            tg.add_user(chat)
+            chats.append(chat)
+    return chats
+
+
+async def test_two_instances_send_600_digests_within_the_limits_and_no_slower(
+    instances: list[Core],
+) -> None:
+    async with FakeTelegram(token="123:CLUSTER") as tg:
+        tg.global_rate_limit = FAKE_PER_SECOND
+        chats = await contacts_due_a_digest(instances[0], tg, DIGESTS)
+        assert (await sweep(instances[0])).digests == DIGESTS
+        settings = Settings(
+            telegram_bot_token=tg.token,
+            telegram_api_base_url=tg.base_url,
+            telegram_file_base_url=tg.base_file_url,
+            telegram_messages_per_second=QABOT_PER_SECOND,
+        )
+        workers, channels = [], []
+        for core in instances:
+            limiter = limiter_for(core.sessions.kw["bind"])
+            assert isinstance(limiter.store, PostgresStore)  # chosen for PostgreSQL
+            channel = telegram_channel.TelegramChannel(settings, core, limiter=limiter)
+            channels.append(channel)
+            workers.append(Delivery(core, [channel], limiter=limiter))
+        await open_senders(channels)
+        try:
+            started = time.monotonic()
+            reports = await asyncio.gather(*(worker.run_once() for worker in workers))
+            elapsed = time.monotonic() - started
+        finally:
+            await close_senders(channels)
+    assert [r.retried + r.failed for r in reports] == [0, 0]
+    assert all(r.sent > DIGESTS / 10 for r in reports)  # both instances did their share
+    assert tg.rate_limited == 0
+    received = Counter(m.chat_id for m in tg.sent_messages() if m.chat_id in set(chats))
+    assert received == {chat: 1 for chat in chats}
+    print(f"two instances, {DIGESTS} digests at {QABOT_PER_SECOND}/s: {elapsed:.2f} s")
+    # Never faster than the one shared budget (two budgets of their own would take half the
+    # time), and no slower than it plus the work of each message on a busy 2-core machine.
+    least = (DIGESTS - 1) / QABOT_PER_SECOND
+    assert least - 0.1 <= elapsed <= least + DIGESTS * WORK_PER_MESSAGE
+
+
+async def test_one_chat_s_messages_from_two_instances_keep_one_a_second(
+    instances: list[Core],
+) -> None:
+    """40 messages for one person, half from each instance, all asked for at once: slots of a
+    burst of 2, then one a second — read from the reservations, not waited for."""
+    stores = [PostgresStore(core.sessions.kw["bind"]) for core in instances]
+    chat, bot = Budget.per_second(1, burst=2), Budget.per_second(QABOT_PER_SECOND)
+    slots = [(telegram_chat_key(7), chat), (TELEGRAM, bot)]
+
+    async def reserve(store: PostgresStore) -> float:
+        wait = await store.reserve(slots, 1, float("inf"))
+        return time.monotonic() + wait
+
+    instants = sorted(await asyncio.gather(*(reserve(stores[n % 2]) for n in range(40))))
+    offsets = [t - instants[0] for t in instants]
+    assert offsets[1] < 0.5  # the burst
+    # Then one a second (give or take the round trips between the two clocks' readings).
+    assert all(abs(b - a - 1.0) < 0.1 for a, b in zip(offsets[1:], offsets[2:], strict=False))
+    assert 37.9 <= offsets[-1] <= 39.1
