@@ -135,13 +135,21 @@ _MOVE_ON = text(
 )
 
 
+# A key whose TAT has passed is as good as absent: such rows (a chat quiet for a while) go.
+_FORGET = text("DELETE FROM pacing_budgets WHERE tat < extract(epoch FROM clock_timestamp())")
+
+
 class PostgresStore:
     """The budgets of every instance, in the `pacing_budgets` table, on the database's clock
     (instances whose clocks disagree still agree on it). A reservation is one short
     transaction holding its keys' rows: concurrent instances queue up behind each other."""
 
+    # Every this many reservations of an instance, the rows of idle keys are deleted.
+    FORGET_EVERY = 1000
+
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._reservations = 0
 
     async def reserve(self, slots: Sequence[Slot], count: int, max_wait: float) -> float:
         budgets = dict(slots)
@@ -153,6 +161,10 @@ class PostgresStore:
             wait, new = schedule(tats, now, [budgets[k] for k in keys], count, max_wait)
             if new is not None:
                 await connection.execute(_MOVE_ON, {"now": now, "keys": keys, "tats": new})
+        self._reservations += 1
+        if self._reservations % self.FORGET_EVERY == 0:
+            async with self.engine.begin() as connection:
+                await connection.execute(_FORGET)
         return wait
 
 

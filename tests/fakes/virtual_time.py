@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 
 class VirtualTime:
@@ -51,3 +53,32 @@ class VirtualTime:
             _, _, task, woken = heapq.heappop(self._sleepers)
             self._sending.add(task)
             woken.set_result(None)
+
+
+def virtual_pacer(clock: VirtualTime) -> Any:
+    """The Telegram channel's pacer at its default rates on `clock`, telling the clock when each
+    request is done (share the clock with FakeTelegram.monotonic)."""
+    from bot.pacing import Limiter
+    from bot.telegram import Pacer
+
+    class VirtualPacer(Pacer):
+        async def process_request(
+            self,
+            callback: Callable[..., Coroutine[Any, Any, Any]],
+            args: Any,
+            kwargs: dict[str, Any],
+            endpoint: str,
+            data: dict[str, Any],
+            rate_limit_args: None,
+        ) -> Any:
+            async def send(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await callback(*args, **kwargs)
+                finally:
+                    clock.sent()
+
+            return await super().process_request(
+                send, args, kwargs, endpoint, data, rate_limit_args
+            )
+
+    return VirtualPacer(Limiter(monotonic=clock.monotonic, sleep=clock.sleep))

@@ -6,14 +6,11 @@ the fake's limits, so the 12+ s the pacing takes are not waited for."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Coroutine
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from bot.delivery import Delivery, close_senders, open_senders
-from bot.pacing import Limiter
 from bot.settings import Settings
 from domain.clock import FixedClock
 from domain.reminders import QuietHours
@@ -23,37 +20,11 @@ from handlers.usecases.commitments import add_commitment
 from handlers.usecases.people import add_enterprise, add_officer, bind
 from handlers.usecases.reminders import sweep
 from tests.fakes.fake_telegram import FakeTelegram
-from tests.fakes.virtual_time import VirtualTime
+from tests.fakes.virtual_time import VirtualTime, virtual_pacer
 
 telegram_channel = pytest.importorskip("bot.telegram")
 
 PEOPLE = 300
-
-
-def pacer_on(clock: VirtualTime) -> Any:
-    """The channel's pacer with its default rates, telling the clock when a send is done."""
-
-    class VirtualPacer(telegram_channel.Pacer):  # type: ignore[name-defined,misc]
-        async def process_request(
-            self,
-            callback: Any,
-            args: Any,
-            kwargs: dict[str, Any],
-            endpoint: str,
-            data: dict[str, Any],
-            rate_limit_args: None,
-        ) -> Any:
-            async def send(*args: Any, **kwargs: Any) -> Coroutine[Any, Any, Any]:
-                try:
-                    return await callback(*args, **kwargs)  # type: ignore[no-any-return]
-                finally:
-                    clock.sent()
-
-            return await super().process_request(
-                send, args, kwargs, endpoint, data, rate_limit_args
-            )
-
-    return VirtualPacer(Limiter(monotonic=clock.monotonic, sleep=clock.sleep))
 
 
 async def contacts_due_a_digest(core: Core, tg: FakeTelegram, count: int) -> list[int]:
@@ -85,7 +56,7 @@ async def test_three_hundred_digests_through_faults_exactly_once_without_429(
         )
         clock = VirtualTime()
         tg.monotonic = clock.monotonic
-        channel = telegram_channel.TelegramChannel(settings, core, pacer=pacer_on(clock))
+        channel = telegram_channel.TelegramChannel(settings, core, pacer=virtual_pacer(clock))
         await open_senders([channel])
         try:
             delivery = Delivery(core, [channel], QuietHours(core.tz))

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.delivery import Delivery, close_senders, open_senders
 from bot.pacing import TELEGRAM, Budget, PostgresStore, limiter_for, telegram_chat_key
@@ -124,3 +125,15 @@ async def test_one_chat_s_messages_from_two_instances_keep_one_a_second(
     # Then one a second (give or take the round trips between the two clocks' readings).
     assert all(abs(b - a - 1.0) < 0.1 for a, b in zip(offsets[1:], offsets[2:], strict=False))
     assert 37.9 <= offsets[-1] <= 39.1
+
+
+async def test_keys_gone_idle_are_forgotten(instances: list[Core]) -> None:
+    engine = instances[0].sessions.kw["bind"]
+    store = PostgresStore(engine)
+    store.FORGET_EVERY = 2
+    await store.reserve([("quick", Budget(0.001))], 1, float("inf"))
+    await asyncio.sleep(0.01)  # the row's TAT passes (a real millisecond; nothing is paced)
+    await store.reserve([("slow", Budget(60.0))], 1, float("inf"))
+    async with engine.connect() as connection:
+        keys = (await connection.execute(text("SELECT key FROM pacing_budgets"))).scalars()
+        assert set(keys) == {"slow"}
