@@ -5,6 +5,7 @@ Bot API's limits, and are no slower than those limits allow."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import time
 import uuid
 from collections import Counter
@@ -15,23 +16,22 @@ import pytest
 from sqlalchemy import text
 
 from bot.delivery import Delivery, close_senders, open_senders
-from bot.pacing import TELEGRAM, Budget, PostgresStore, limiter_for, telegram_chat_key
+from bot.pacing import TELEGRAM, Budget, Limiter, PostgresStore, limiter_for, telegram_chat_key
 from bot.settings import Settings
 from domain.clock import FixedClock
-from domain.roles import Party, Role
 from handlers.core import Core
-from handlers.usecases.commitments import add_commitment
-from handlers.usecases.people import add_enterprise, add_officer, bind
 from handlers.usecases.reminders import sweep
 from tests.conftest import PG_ADMIN_URL, _pg_admin, make_core
 from tests.fakes.fake_telegram import FakeTelegram
+from tests.integration.test_outbox_telegram import contacts_due_a_digest
 
 telegram_channel = pytest.importorskip("bot.telegram")
 
 DIGESTS = 600
 # Far above Telegram's, so the test takes seconds; the fake enforces its own, a third higher.
 QABOT_PER_SECOND, FAKE_PER_SECOND = 150, 200
-# The database work around each send: ~5 ms alone, 30 ms measured while 6 people ran tests.
+# The work around each send through the real channel and the fake, all in this one process:
+# 17–30 ms measured while several people ran tests on the 2-core machine.
 WORK_PER_MESSAGE = 0.04
 
 
@@ -52,24 +52,11 @@ async def instances(pg_url: str, clock: FixedClock, tmp_path: Path) -> AsyncIter
         await core.sessions.kw["bind"].dispose()
 
 
-async def contacts_due_a_digest(core: Core, tg: FakeTelegram, count: int) -> list[int]:
-    now = core.clock.now()
-    chats = []
-    async with core.sessions() as session, session.begin():
-        officer, _ = await add_officer(session, "王丽", "杭州市", Role.OFFICER, now)
-        for n in range(count):
-            chat = 5_000 + n
-            firm, code = await add_enterprise(session, f"企业{n}", "杭州市", officer.id, None, now)
-            await add_commitment(session, firm.id, Party.ENTERPRISE, f"事项{n}", core.today(), now)
-            await bind(session, "telegram", str(chat), str(chat), code, f"联系人{n}", now)
-            tg.add_user(chat)
-            chats.append(chat)
-    return chats
-
-
 async def test_two_instances_send_600_digests_within_the_limits_and_no_slower(
     instances: list[Core],
 ) -> None:
+    """Issue 11's measure: every digest once, not one 429. (On a busy machine the work around
+    each send, not the budget, may set the pace; the next test shows the budget alone.)"""
     async with FakeTelegram(token="123:CLUSTER") as tg:
         tg.global_rate_limit = FAKE_PER_SECOND
         chats = await contacts_due_a_digest(instances[0], tg, DIGESTS)
@@ -104,6 +91,31 @@ async def test_two_instances_send_600_digests_within_the_limits_and_no_slower(
     # time), and no slower than it plus the work of each message on a busy 2-core machine.
     least = (DIGESTS - 1) / QABOT_PER_SECOND
     assert least - 0.1 <= elapsed <= least + DIGESTS * WORK_PER_MESSAGE
+
+
+async def test_two_instances_sharing_the_bot_s_budget_send_at_its_rate_not_twice_it(
+    instances: list[Core],
+) -> None:
+    """The budget alone, without the work around each send (which on a busy 2-core machine
+    is slower than 150/s): 600 sends from two instances, 8 at a time each, take the 4 s the
+    shared budget allows, and no second holds more than it (give or take a late wake-up)."""
+    limiters = [limiter_for(core.sessions.kw["bind"]) for core in instances]
+    bot = [(TELEGRAM, Budget.per_second(QABOT_PER_SECOND))]
+    sent: list[float] = []
+
+    async def sender(limiter: Limiter, count: int) -> None:
+        for _ in range(count):
+            await limiter.wait(bot)
+            sent.append(time.monotonic())
+
+    started = time.monotonic()
+    await asyncio.gather(*(sender(limiters[n % 2], DIGESTS // 16) for n in range(16)))
+    elapsed = time.monotonic() - started
+    sent.sort()
+    busiest = max(bisect.bisect_left(sent, t + 1.0) - i for i, t in enumerate(sent))
+    print(f"two instances, {DIGESTS} reservations at {QABOT_PER_SECOND}/s: {elapsed:.2f} s")
+    assert (DIGESTS - 1) / QABOT_PER_SECOND - 0.1 <= elapsed <= DIGESTS / QABOT_PER_SECOND + 1.5
+    assert busiest <= QABOT_PER_SECOND + 10 < FAKE_PER_SECOND
 
 
 async def test_one_chat_s_messages_from_two_instances_keep_one_a_second(
