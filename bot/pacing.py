@@ -19,7 +19,7 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import text
@@ -70,27 +70,43 @@ Slot = tuple[str, Budget]
 
 
 def schedule(
-    tats: Sequence[float | None], now: float, budgets: Sequence[Budget], count: int, max_wait: float
+    tats: Sequence[float | None],
+    now: float,
+    budgets: Sequence[Budget],
+    count: int,
+    max_wait: float,
+    binding: Sequence[bool] | None = None,
 ) -> tuple[float, list[float] | None]:
     """(seconds to wait, the keys' new TATs) for `count` messages sent together at the end of
-    the wait, counted in every budget at that one instant (a wait for one key must not let the
-    others bunch up behind it); the new TATs are None (nothing reserved) if the wait would
-    exceed `max_wait`."""
+    the wait, counted in every budget at that one instant. Only the `binding` keys (all, by
+    default) decide the instant; the others are merely told of it (a slot of theirs was taken
+    earlier and the message is going later). The new TATs are None (nothing reserved) if the
+    wait would exceed `max_wait`."""
+    binding = binding or [True] * len(tats)
     at = now
-    for tat, budget in zip(tats, budgets, strict=True):
+    for tat, budget, binds in zip(tats, budgets, binding, strict=True):
         if not 1 <= count <= budget.burst:
             raise ValueError(f"{count} messages at once do not fit a burst of {budget.burst}")
-        if tat is not None:
+        if tat is not None and binds:
             at = max(at, tat + (count - 1) * budget.interval - budget.tolerance)
     if at - now > max_wait:
         return at - now, None
-    new = [max(at, tat or at) + count * b.interval for tat, b in zip(tats, budgets, strict=True)]
+    new = [
+        # A binding key's slots are taken now; a told key's were taken (from its TAT) before.
+        max(at, tat or at) + count * b.interval
+        if binds
+        else max(tat or at, at + count * b.interval)
+        for tat, b, binds in zip(tats, budgets, binding, strict=True)
+    ]
     return at - now, new
 
 
 class Store(Protocol):
-    async def reserve(self, slots: Sequence[Slot], count: int, max_wait: float) -> float:
-        """Reserve `count` slots of every key unless the wait exceeds `max_wait`; the wait."""
+    async def reserve(
+        self, slots: Sequence[Slot], count: int, max_wait: float, settle: Sequence[Slot]
+    ) -> float:
+        """Reserve `count` slots of every key unless the wait exceeds `max_wait`; the wait.
+        The `settle` keys count the messages at that instant but do not delay them."""
         ...
 
 
@@ -104,11 +120,15 @@ class LocalStore:
         self.monotonic = monotonic
         self.tats: dict[str, float] = {}
 
-    async def reserve(self, slots: Sequence[Slot], count: int, max_wait: float) -> float:
+    async def reserve(
+        self, slots: Sequence[Slot], count: int, max_wait: float, settle: Sequence[Slot]
+    ) -> float:
         now = self.monotonic()
-        keys = [key for key, _ in slots]
+        keys = [key for key, _ in [*slots, *settle]]
         tats = [self.tats.get(key) for key in keys]
-        wait, new = schedule(tats, now, [budget for _, budget in slots], count, max_wait)
+        budgets = [budget for _, budget in [*slots, *settle]]
+        binding = [True] * len(slots) + [False] * len(settle)
+        wait, new = schedule(tats, now, budgets, count, max_wait, binding)
         if new is not None:
             self.tats.update(zip(keys, new, strict=True))
             if len(self.tats) > self.PRUNE_AT:
@@ -151,14 +171,19 @@ class PostgresStore:
         self.engine = engine
         self._reservations = 0
 
-    async def reserve(self, slots: Sequence[Slot], count: int, max_wait: float) -> float:
-        budgets = dict(slots)
+    async def reserve(
+        self, slots: Sequence[Slot], count: int, max_wait: float, settle: Sequence[Slot]
+    ) -> float:
+        budgets = dict([*settle, *slots])
+        binding = {key for key, _ in slots}
         async with self.engine.begin() as connection:
             rows = (await connection.execute(_LOCK, {"keys": sorted(budgets)})).all()
             now = max(row[2] for row in rows)
             keys = [row[0] for row in rows]
             tats = [row[1] or None for row in rows]  # 0: a new key
-            wait, new = schedule(tats, now, [budgets[k] for k in keys], count, max_wait)
+            wait, new = schedule(
+                tats, now, [budgets[k] for k in keys], count, max_wait, [k in binding for k in keys]
+            )
             if new is not None:
                 await connection.execute(_MOVE_ON, {"now": now, "keys": keys, "tats": new})
         self._reservations += 1
@@ -179,6 +204,7 @@ class Limiter:
     ) -> None:
         self.store = store or LocalStore(monotonic)
         self.sleep = sleep
+        self._turns: dict[str, _Turn] = {}
 
     async def reserve(
         self, slots: Sequence[Slot], count: int = 1, max_wait: float = NO_LIMIT
@@ -186,12 +212,39 @@ class Limiter:
         """Seconds until `count` messages may go together, counted against every (key,
         budget) of `slots`; nothing is reserved when that is more than `max_wait` (the caller
         may come back later instead)."""
-        return await self.store.reserve(slots, count, max_wait)
+        return await self.store.reserve(slots, count, max_wait, ())
 
     async def wait(self, slots: Sequence[Slot], count: int = 1) -> None:
         """Reserve and wait for the slot. Always sleeps, if only for 0 s: a test's virtual
         clock sees every slot taken."""
         await self.sleep(await self.reserve(slots, count))
+
+    async def wait_in_turn(self, own: Slot, shared: Slot) -> None:
+        """Wait for a slot of `own` (a chat's budget: its wait can be seconds), then of `shared`
+        (the bot's: a short queue). Reserving both at one instant instead would make the whole
+        bot wait for one busy chat. The message counts in `own` when it really goes, and one
+        message of a key at a time waits in this process, so the wait for `shared` never
+        bunches up a key's messages."""
+        key = own[0]
+        turn = self._turns.setdefault(key, _Turn())
+        turn.waiting += 1
+        try:
+            async with turn.lock:
+                await self.wait([own])
+                await self.sleep(await self.store.reserve([shared], 1, NO_LIMIT, [own]))
+        finally:
+            turn.waiting -= 1
+            if not turn.waiting:
+                del self._turns[key]
+
+
+@dataclass
+class _Turn:
+    """One key's messages wait one at a time (`waiting`: how many are here, so the last one
+    out forgets the key)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
 
 
 def limiter_for(engine: AsyncEngine) -> Limiter:

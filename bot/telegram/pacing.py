@@ -7,7 +7,7 @@ from typing import Any
 
 from telegram.ext import BaseRateLimiter
 
-from bot.pacing import TELEGRAM, TELEGRAM_GROUP, Budget, Limiter, Slot, telegram_chat_key
+from bot.pacing import TELEGRAM, TELEGRAM_GROUP, Budget, Limiter, telegram_chat_key
 
 # Methods that create a message: the ones Telegram's flood limits count.
 PACED_METHODS = frozenset(
@@ -28,8 +28,8 @@ PACED_METHODS = frozenset(
 
 
 class Pacer(BaseRateLimiter[None]):
-    """Each message waits for one slot in its chat's budget (a private chat: a burst of 2, then
-    `chat_per_second`; a group: bot/pacing.py) and the bot's `overall_per_second`.
+    """Each message waits for its slot in its chat's budget (a private chat: a burst of 2, then
+    `chat_per_second`; a group: bot/pacing.py), then in the bot's `overall_per_second`.
 
     The margins under Telegram's 30/s and ~1/s absorb the jitter between our slots and the
     arrival Telegram counts. The overall budget has no burst, so no second holds more.
@@ -58,12 +58,13 @@ class Pacer(BaseRateLimiter[None]):
         rate_limit_args: None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if endpoint in PACED_METHODS:
-            slots: list[Slot] = [(TELEGRAM, self.overall)]
             chat_id = _int_or_none(data.get("chat_id"))
-            if chat_id is not None:
+            if chat_id is None:
+                await self.limiter.wait([(TELEGRAM, self.overall)])
+            else:
                 budget = self.private_chat if chat_id > 0 else TELEGRAM_GROUP
-                slots.append((telegram_chat_key(chat_id), budget))
-            await self.limiter.wait(slots)
+                own = (telegram_chat_key(chat_id), budget)
+                await self.limiter.wait_in_turn(own, (TELEGRAM, self.overall))
         return await callback(*args, **kwargs)
 
 

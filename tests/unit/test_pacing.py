@@ -77,3 +77,13 @@ def test_a_message_counted_in_two_budgets_takes_the_same_instant_in_both() -> No
     assert wait == 3.0 and tats == [1004.0, 1003.04]
     with pytest.raises(ValueError):
         schedule([None], 1000.0, [chat], 3, 60.0)  # more at once than the burst
+
+
+def test_a_key_told_of_a_later_send_counts_it_then_without_waiting_for_it() -> None:
+    chat, bot = Budget.per_second(1, burst=2), Budget.per_second(25)
+    # The chat's slot was taken at 1000 (its TAT 1001); the bot's queue sends it at 1003.
+    wait, tats = schedule([1003.0, 1001.0], 1000.0, [bot, chat], 1, 60.0, [True, False])
+    assert wait == 3.0 and tats == [1003.04, 1004.0]
+    # Told of a send within its own schedule, the chat's TAT stays.
+    wait, tats = schedule([1000.5, 1003.0], 1000.0, [bot, chat], 1, 60.0, [True, False])
+    assert wait == 0.5 and tats == [1000.54, 1003.0]

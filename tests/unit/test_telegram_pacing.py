@@ -63,6 +63,8 @@ async def test_a_chat_s_many_messages_at_once_keep_one_a_second_among_other_chat
     assert most_in_any_window(mine, 1.0) <= 2  # the burst, never more
     assert most_in_any_window(mine, 10.0) <= 11  # 1/s after it
     assert most_in_any_window([t for t, _ in sent], 1.0) <= 25
+    others = [t for t, chat in sent if chat != 7]
+    assert max(others) - 1000.0 <= 120 / 25  # the busy chat holds back no other chat
 
 
 async def test_a_group_gets_at_most_eighteen_a_minute() -> None:
