@@ -4,8 +4,8 @@ One limiter for every channel (README "Delivery guarantees"). A budget is a stea
 burst, kept per key ("telegram", "telegram:chat:<id>", "wecom:member:<id>", …) by the generic
 cell rate algorithm (virtual scheduling): each key holds the theoretical arrival time (TAT) of
 its next message; a reservation moves it on by one interval per message and answers how long
-to wait. A message counted in several budgets (a chat's and the bot's) reserves the same
-instant in all of them. Sends made at their slots never put more than
+to wait. A Telegram message takes its chat's slot, then the bot's (`Limiter.wait_in_turn`).
+Sends made at their slots never put more than
 `burst - 1 + ceil(W / interval)` messages into any window of W seconds — the budgets below are
 chosen from that bound.
 
