@@ -5,9 +5,8 @@ burst, kept per key ("telegram", "telegram:chat:<id>", "wecom:member:<id>", …)
 cell rate algorithm (virtual scheduling): each key holds the theoretical arrival time (TAT) of
 its next message; a reservation moves it on by one interval per message and answers how long
 to wait. A Telegram message takes its chat's slot, then the bot's (`Limiter.wait_in_turn`).
-Sends made at their slots never put more than
-`burst - 1 + ceil(W / interval)` messages into any window of W seconds — the budgets below are
-chosen from that bound.
+Sends made at their slots never put more than `burst - 1 + ceil(W / interval)` messages into
+any window of W seconds — the budgets below are chosen from that bound.
 
 Two stores keep the TATs: in process (one instance; SQLite), and PostgreSQL (one row per key,
 on the database's clock), so that every instance of a cluster draws on the same budgets.
