@@ -116,6 +116,7 @@ def serve_durable_echo() -> None:
 def serve_qabot() -> None:
     """qabot's Telegram channel and outbox worker, as `qabot run` wires them, pacing lifted."""
     from bot.delivery import Delivery
+    from bot.pacing import Limiter
     from bot.runtime import build_runtime
     from bot.settings import Settings
     from bot.telegram import Pacer, TelegramChannel
@@ -123,7 +124,7 @@ def serve_qabot() -> None:
     async def main() -> None:
         settings = Settings()
         runtime = build_runtime(settings)
-        unlimited = Pacer(overall_per_second=100_000, chat_burst=100_000, chat_interval=1e-6)
+        unlimited = Pacer(Limiter(), overall_per_second=100_000, chat_per_second=100_000)
         channel = TelegramChannel(settings, runtime.core, pacer=unlimited)
         delivery = Delivery(runtime.core, [channel])
         channel.after_turn = delivery.wakeup.set

@@ -368,7 +368,9 @@ def cmd_remind(args: argparse.Namespace, settings: Settings) -> int | None:
         channels = configured_channels(settings, runtime)
         await open_senders(channels)
         try:
-            delivery = Delivery(runtime.core, list(channels), QuietHours(runtime.core.tz))
+            delivery = Delivery(
+                runtime.core, list(channels), QuietHours(runtime.core.tz), runtime.limiter
+            )
             delivered = None
             if channels:
                 await delivery.recover()

@@ -6,15 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
+from bot.pacing import Budget, Limiter
 from handlers.attachments import load_attachments
 from handlers.core import Core
 from handlers.messages import Reply
@@ -50,9 +50,9 @@ class DeliveryError(Exception):
 class Sender(Protocol):
     """One channel's way of delivering a reply to a chat; raises DeliveryError.
 
-    A sender paces itself to its platform's limits inside `deliver` (the Telegram channel
-    does). A sender that does not may declare `max_per_second`: the worker then spaces its
-    sends on that channel so that no rolling second holds more than that many.
+    A sender paces itself to its platform's limits inside `deliver` (the Telegram and WeCom
+    channels do). A sender that does not may declare `max_per_second`: the worker then spaces
+    its sends on that channel (bot/pacing.py) so that no second holds more than that many.
     """
 
     channel: str
@@ -60,25 +60,6 @@ class Sender(Protocol):
     max_per_second: float | None
 
     async def deliver(self, chat_id: str, reply: Reply) -> None: ...
-
-
-class Spacing:
-    """At most `per_second` starts in any rolling second: starts are 1/per_second apart."""
-
-    def __init__(self, per_second: float, monotonic: Any = time.monotonic) -> None:
-        self.interval = 1.0 / per_second
-        self.monotonic = monotonic
-        self._last: float | None = None
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            if self._last is not None:
-                delay = self._last + self.interval - self.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            # Measured after the sleep, so a late wake-up never lets the next start catch up.
-            self._last = self.monotonic()
 
 
 @dataclass
@@ -97,14 +78,19 @@ class QuietHours(Protocol):
 
 class Delivery:
     def __init__(
-        self, core: Core, senders: list[Sender], quiet_hours: QuietHours | None = None
+        self,
+        core: Core,
+        senders: list[Sender],
+        quiet_hours: QuietHours | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self.core = core
         self.senders = {sender.channel: sender for sender in senders}
         self.quiet_hours = quiet_hours
         self.wakeup = asyncio.Event()
+        self.limiter = limiter or Limiter()
         self.spacing = {
-            sender.channel: Spacing(float(limit))
+            sender.channel: Budget.per_second(float(limit))
             for sender in senders
             if (limit := sender.max_per_second)
         }
@@ -177,7 +163,7 @@ class Delivery:
         sender = self.senders[identity.channel]
         spacing = self.spacing.get(identity.channel)
         if spacing is not None:
-            await spacing.wait()
+            await self.limiter.wait([(f"sender:{identity.channel}", spacing)])
         try:
             reply = Reply.from_json(message.message)
             await load_attachments(self.core, [reply])

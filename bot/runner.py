@@ -39,11 +39,11 @@ def configured_channels(settings: Settings, runtime: Runtime) -> list[Channel]:
     if settings.telegram_enabled:
         from bot.telegram import TelegramChannel
 
-        channels.append(TelegramChannel(settings, runtime.core))
+        channels.append(TelegramChannel(settings, runtime.core, limiter=runtime.limiter))
     if settings.wecom_enabled:
         from bot.wecom import WeComChannel
 
-        channels.append(WeComChannel(settings, runtime.core))
+        channels.append(WeComChannel(settings, runtime.core, limiter=runtime.limiter))
     return channels
 
 
@@ -56,7 +56,7 @@ async def run(settings: Settings, runtime: Runtime, role: Role = "all") -> None:
     app_metrics = metrics.Metrics()
     metrics.use(app_metrics)
     channels = configured_channels(settings, runtime)
-    delivery = Delivery(runtime.core, list(channels))
+    delivery = Delivery(runtime.core, list(channels), limiter=runtime.limiter)
     if works:
         for channel in channels:
             # Finished turns wake the worker, so their notifications go out now.

@@ -1,4 +1,4 @@
-"""Build the running pieces from settings: database, core, file store."""
+"""Build the running pieces from settings: database, core, file store, pacing."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.pacing import Limiter, limiter_for
 from bot.settings import Settings
 from domain.calendar import WorkingCalendar
 from domain.clock import Clock, SystemClock
@@ -19,6 +20,8 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     core: Core
+    # The pacing budgets every channel and the outbox worker draw on (cluster-wide on PostgreSQL).
+    limiter: Limiter
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -37,4 +40,4 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
         default_language=settings.language,
         first_response_working_days=settings.first_response_working_days,
     )
-    return Runtime(settings=settings, engine=engine, core=core)
+    return Runtime(settings=settings, engine=engine, core=core, limiter=limiter_for(engine))

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Connection,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -536,3 +537,15 @@ class Lease(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class PacingBudget(Base):
+    """One pacing key shared by every instance (bot/pacing.py): the theoretical arrival time
+    of its next message, and the moment of the last reservation, both in seconds since the
+    epoch on the database's clock."""
+
+    __tablename__ = "pacing_budgets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float(53))
+    reserved_at: Mapped[float] = mapped_column(Float(53))

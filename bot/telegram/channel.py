@@ -36,6 +36,7 @@ from telegram.ext import Application
 
 from bot import metrics
 from bot.inbox import InboxWorker
+from bot.pacing import Limiter
 from bot.settings import Settings
 from bot.telegram.pacing import Pacer
 from bot.telegram.receiving import CHANNEL, event_for
@@ -102,8 +103,11 @@ class TelegramChannel(TelegramSending):
         settings: Settings,
         core: Core,
         after_turn: Callable[[], None] | None = None,
+        limiter: Limiter | None = None,
         pacer: Pacer | None = None,
     ) -> None:
+        """`limiter`: the budgets shared with the other instances (bot/pacing.py); `pacer`
+        replaces the whole hook (benchmarks, tests)."""
         if not settings.telegram_bot_token:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self.settings = settings
@@ -121,8 +125,9 @@ class TelegramChannel(TelegramSending):
             .rate_limiter(
                 pacer
                 or Pacer(
+                    limiter or Limiter(),
                     overall_per_second=settings.telegram_messages_per_second,
-                    chat_interval=1.0 / settings.telegram_chat_messages_per_second,
+                    chat_per_second=settings.telegram_chat_messages_per_second,
                 )
             )
             .build()

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot import metrics
 from bot.inbox import InboxWorker
+from bot.pacing import Limiter
 from bot.settings import Settings
 from bot.wecom.api import WeComApi, WeComApiError, WeComUnreachable
 from bot.wecom.crypto import (
@@ -29,7 +30,6 @@ from bot.wecom.crypto import (
     WeComCrypto,
     parse_xml_element,
 )
-from bot.wecom.pacing import _Pacer
 from bot.wecom.receiving import CHANNEL, Callback, StaleTimestamp, _incoming_file, parse_callback
 from bot.wecom.sending import WeComSending
 from handlers.core import Core
@@ -53,7 +53,7 @@ class WeComChannel(WeComSending):
     """WeCom self-built app (自建应用): callback in, message/send out."""
 
     channel = CHANNEL
-    # Paces itself (pacing.py), so the outbox worker need not.
+    # Paces itself (bot/pacing.py), so the outbox worker need not.
     max_per_second: float | None = None
 
     def __init__(
@@ -63,7 +63,9 @@ class WeComChannel(WeComSending):
         http: httpx.AsyncClient | None = None,
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        limiter: Limiter | None = None,
     ) -> None:
+        """`limiter`: the budgets shared with the other instances (bot/pacing.py)."""
         corp_id, token, aes_key = (
             settings.wecom_corp_id,
             settings.wecom_token,
@@ -80,7 +82,7 @@ class WeComChannel(WeComSending):
         )
         self.agent_id = agent_id
         self._wall_clock = wall_clock
-        self._pacer = _Pacer(monotonic)
+        self.limiter = limiter or Limiter(monotonic=monotonic)
         self.inbox = InboxWorker(core, CHANNEL, self._run_row)
         # Parts of a reply already sent, so a retry after a partial failure sends the rest.
         self._progress: dict[tuple[str, str], int] = {}

@@ -8,8 +8,8 @@ import json
 import logging
 
 from bot.delivery import DeliveryError
+from bot.pacing import NO_LIMIT, WECOM_MEMBER, Limiter, wecom_member_key
 from bot.wecom.api import RECIPIENT_ERRORS, WeComApi, WeComApiError, WeComUnreachable
-from bot.wecom.pacing import MEMBER_LIMIT, _Pacer
 from bot.wecom.receiving import CHANNEL, Callback
 from bot.wecom.rendering import JSON, render
 from handlers.core import Core
@@ -32,7 +32,7 @@ class WeComSending:
 
     core: Core
     api: WeComApi
-    _pacer: _Pacer
+    limiter: Limiter
     _progress: dict[tuple[str, str], int]
 
     async def _send_replies(self, callback: Callback, replies: list[Reply]) -> None:
@@ -82,22 +82,20 @@ class WeComSending:
         progress_key = (user, fingerprint)
         done = self._progress.get(progress_key, 0)
         pending = messages[done:]
-        # Reserve room for the whole reply first: never half a reply, never over the limit.
-        delay = self._pacer.wait_for(user, min(len(pending), MEMBER_LIMIT))
-        if delay > 0:
-            if not wait:
+        member = [(wecom_member_key(user), WECOM_MEMBER)]
+        for index, message in enumerate(pending):
+            # The outbox worker rather comes back later than waits; a reply once begun goes on.
+            max_wait = 0.0 if index == 0 and not wait else NO_LIMIT
+            delay = await self.limiter.reserve(member, max_wait=max_wait)
+            if delay > max_wait:
                 raise DeliveryError("WeCom member rate limit (30/min)", retry_after=delay)
-            await asyncio.sleep(delay)
-        for message in pending:
-            if (delay := self._pacer.wait_for(user, 1)) > 0:
-                await asyncio.sleep(delay)
+            await self.limiter.sleep(delay)
             try:
                 if message["msgtype"] == UPLOAD:
                     assert reply.file is not None
                     message = await self._uploaded(reply.file)
                 elif message["msgtype"] == UPLOAD_ATTACHMENT:
                     message = await self._uploaded(reply.files[message["index"]])
-                self._pacer.record(user)
                 result = await self.api.send({"touser": user, **message})
             except WeComApiError as error:
                 self._progress[progress_key] = done

@@ -649,8 +649,9 @@ class FakeTelegram:
     ``fault_rate``, and observe with ``sent_messages``, ``wait_for`` and the lists named in the
     module docstring.  Limits are plain attributes: ``enforce_rate_limits``,
     ``global_rate_limit`` (30/s), ``chat_burst`` (3) and ``chat_rate`` (1/s) for private chats,
-    ``group_rate_limit`` (20/min), ``callback_query_ttl`` (15 s, None = forever),
-    ``strict_ampersand``, ``fault_methods``, ``webhook_auto_deliver``.
+    ``group_rate_limit`` (20/min), ``monotonic`` (the clock they are counted on),
+    ``callback_query_ttl`` (15 s, None = forever), ``strict_ampersand``, ``fault_methods``,
+    ``webhook_auto_deliver``.
     """
 
     def __init__(self, token: str = "123:ABC", username: str = "qabot_test_bot", *,
@@ -662,6 +663,8 @@ class FakeTelegram:
                          "can_read_all_group_messages": False, "supports_inline_queries": False,
                          "can_connect_to_business": False, "has_main_web_app": False}
         self.enforce_rate_limits = enforce_rate_limits
+        # The clock of the limits: a test may share its virtual time with qabot's pacing.
+        self.monotonic: Callable[[], float] = time.monotonic
         self.global_rate_limit, self.chat_burst, self.chat_rate, self.group_rate_limit = (
             30, 3, 1.0, 20)
         self.strict_ampersand = strict_ampersand
@@ -1063,7 +1066,7 @@ class FakeTelegram:
     def _rate_check(self, chat_id: int) -> None:
         if not self.enforce_rate_limits:
             return
-        now = time.monotonic()
+        now = self.monotonic()
         window = self._global_window
         while window and now - window[0] >= 1.0:
             window.popleft()

@@ -14,6 +14,7 @@ from domain.reminders import QuietHours
 from handlers.core import Core
 from handlers.usecases.reminders import sweep
 from tests.fakes.fake_telegram import FakeTelegram
+from tests.fakes.virtual_time import VirtualTime, virtual_pacer
 from tests.integration.test_outbox_telegram import contacts_due_a_digest
 
 PEOPLE = 40
@@ -22,7 +23,8 @@ PEOPLE = 40
 async def remind_once(
     core: Core, tg: FakeTelegram, budget: timedelta
 ) -> tuple[RemindDelivery, list[float]]:
-    """The sweep's delivery as `qabot remind` does it, with a sleeper that only moves the clock."""
+    """The sweep's delivery as `qabot remind` does it, with a sleeper that only moves the clock,
+    and pacing (of the many attempts at one chat) on virtual time shared with the fake."""
     clock = core.clock
     assert isinstance(clock, FixedClock)
     slept: list[float] = []
@@ -36,7 +38,9 @@ async def remind_once(
         telegram_api_base_url=tg.base_url,
         telegram_file_base_url=tg.base_file_url,
     )
-    channel = TelegramChannel(settings, core)
+    pacing = VirtualTime()
+    tg.monotonic = pacing.monotonic
+    channel = TelegramChannel(settings, core, pacer=virtual_pacer(pacing))
     await open_senders([channel])
     try:
         delivery = Delivery(core, [channel], QuietHours(core.tz))

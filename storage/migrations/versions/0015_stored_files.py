@@ -1,7 +1,7 @@
 """stored_files: attachments' bytes in the database, for several instances (QABOT_FILE_STORE)
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
