@@ -175,10 +175,11 @@ async def _run_turn(core: Core, event: IncomingEvent) -> list[Reply]:
     try:
         async with core.sessions() as session, session.begin():
             if event.update_key and not await inbox.first_time(session, event.update_key, now):
-                return []
+                return await _kept(session, event.update_key)
             turn = await _load_turn(core, session, event, now)
             await _route(turn)
             _save_state(session, turn.state, now)
+            await _keep(session, event.update_key, turn.replies)
         return turn.replies
     except DomainError as refusal:
         # Everything the turn changed is rolled back: a refusal changes nothing.
@@ -199,10 +200,26 @@ def _save_state(session: AsyncSession, state: ConversationState, now: datetime) 
 async def _refuse(core: Core, event: IncomingEvent, refusal: DomainError) -> list[Reply]:
     now = core.clock.now()
     async with core.sessions() as session, session.begin():
+        if event.update_key and not await inbox.first_time(session, event.update_key, now):
+            return await _kept(session, event.update_key)
         turn = await _load_turn(core, session, event, now)
-        if event.update_key:
-            await inbox.first_time(session, event.update_key, now)
-        return [Reply(text=translate(turn.lang, refusal.key, **refusal.params))]
+        replies = [Reply(text=translate(turn.lang, refusal.key, **refusal.params))]
+        await _keep(session, event.update_key, replies)
+        return replies
+
+
+async def _keep(session: AsyncSession, update_key: str | None, replies: list[Reply]) -> None:
+    """The replies go into the turn's own transaction, as durable as its notifications (README
+    "Delivery guarantees"). A file made for the reply (an export, a chart) is not kept: a
+    re-send carries its text only; a report's attachments are references and do arrive."""
+    if update_key and replies:
+        await inbox.keep_replies(session, update_key, [reply.to_json() for reply in replies])
+
+
+async def _kept(session: AsyncSession, update_key: str) -> list[Reply]:
+    """The update's turn ran before (committed, then the process died before its inbox row was
+    marked done, or a redelivery): its replies are sent again instead of running it twice."""
+    return [Reply.from_json(data) for data in await inbox.kept_replies(session, update_key)]
 
 
 async def _load_turn(

@@ -125,7 +125,7 @@ class TelegramChannel(TelegramSending):
             )
             .build()
         )
-        self.inbox = InboxWorker(core, CHANNEL, self._run_row)
+        self.inbox = InboxWorker(core, CHANNEL, self._run_row, holder=settings.instance_name)
         self._poller: asyncio.Task[None] | None = None
         self._running = False
         # Polling: the newest update id stored (and so confirmed with the next getUpdates).
@@ -279,7 +279,7 @@ class TelegramChannel(TelegramSending):
         """The inbox worker's step for one stored update; a busy database propagates."""
         update = Update.de_json(row.body, self.bot)
         try:
-            await self._on_update(update, may_repeat=row.id <= self.inbox.recovered_until)
+            await self._on_update(update, may_repeat=self.inbox.may_repeat(row))
         except StorageBusy:
             raise
         except Exception as error:

@@ -80,7 +80,7 @@ class WeComChannel(WeComSending):
         self.agent_id = agent_id
         self._wall_clock = wall_clock
         self._pacer = _Pacer(monotonic)
-        self.inbox = InboxWorker(core, CHANNEL, self._run_row)
+        self.inbox = InboxWorker(core, CHANNEL, self._run_row, holder=settings.instance_name)
         # Parts of a reply already sent, so a retry after a partial failure sends the rest.
         self._progress: dict[tuple[str, str], int] = {}
         # Set by the runner: wakes the outbox worker so a turn's notifications go out now.
