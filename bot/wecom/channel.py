@@ -208,11 +208,12 @@ class WeComChannel(WeComSending):
 
     async def _handle(self, callback: Callback) -> list[Reply]:
         if callback.media_id is None:
-            return await handle(self.core, self._event(callback))
+            return (await handle(self.core, self._event(callback))).replies
         try:
             async with self.api.media(callback.media_id) as response:
                 incoming = _incoming_file(response, callback)
-                return await handle(self.core, self._event(callback, file=incoming))
+                handled = await handle(self.core, self._event(callback, file=incoming))
+                return handled.replies
         except (WeComApiError, WeComUnreachable) as error:
             log.warning("WeCom media %s not downloaded: %s", callback.media_id, error)
             language = await self._language(callback.user_id)

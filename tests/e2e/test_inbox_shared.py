@@ -183,7 +183,9 @@ async def test_a_turn_committed_but_never_answered_is_answered_from_storage_not_
     received: list[Reply] = []
 
     async def send(row: InboxUpdate) -> None:
-        received.extend(await handle(core, event_of(row)))
+        handled = await handle(core, event_of(row))
+        assert handled.repeat
+        received.extend(handled.replies)
 
     worker = InboxWorker(core, CHANNEL, send, holder="second")
     async with core.sessions() as session, session.begin():
@@ -191,7 +193,7 @@ async def test_a_turn_committed_but_never_answered_is_answered_from_storage_not_
         await inbox.store(session, [submit], core.clock.now())
         row = (await inbox.waiting(session, CHANNEL, "staff"))[0]
     # An instance runs the turn, commits, and dies before sending or marking the row done.
-    lost = await handle(core, event_of(row))
+    lost = (await handle(core, event_of(row))).replies
     assert "QP-2026-" in lost[-1].text
 
     await worker.start()
