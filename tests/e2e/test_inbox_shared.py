@@ -6,16 +6,21 @@ but whose replies were never sent is answered from storage, not run twice."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
+from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.inbox import LEASE_TTL, InboxWorker
+from bot.web import build_app
+from bot.wecom import WeComChannel
 from domain.clock import FixedClock
 from handlers.core import Core
 from handlers.dispatcher import handle
@@ -23,6 +28,8 @@ from handlers.messages import IncomingEvent, Reply
 from storage import inbox
 from storage.models import ConversationState, InboxUpdate, Lease, Report
 from tests.conftest import build_world, make_core
+from tests.e2e.test_wecom_channel import AES_KEY, AGENT, CORP, SECRET, TOKEN, WeCom, settings_for
+from tests.fakes.fake_wecom import FakeWeCom
 from tests.support import Chat
 
 CHANNEL = "test"
@@ -206,3 +213,45 @@ async def test_a_turn_committed_but_never_answered_is_answered_from_storage_not_
         state = await session.get(ConversationState, (CHANNEL, "staff"))
         assert state is not None and state.flow is None  # the draft ended once, with the submit
     assert await waiting_rows(core) == 0
+
+
+@only_postgresql
+async def test_two_wecom_instances_answer_every_callback_once_in_order(
+    instances: Callable[[], Core], database_url: str
+) -> None:
+    """The real channel: callbacks spread over two instances, some delivered to both."""
+    people, steps = 8, 5
+    async with (
+        FakeWeCom(CORP, SECRET, agent_id=AGENT) as fake,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        sides: list[WeCom] = []
+        for name in ("a", "b"):
+            core = instances()
+            settings = settings_for(fake.base_url, database_url).model_copy(
+                update={"instance_name": name}
+            )
+            channel = WeComChannel(settings, core)
+            await channel.start()
+            stack.push_async_callback(channel.stop)
+            transport = httpx.ASGITransport(app=build_app(core, channel.routes()))
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(transport=transport, base_url="http://qabot")
+            )
+            sides.append(WeCom(fake, channel, client, core, WeChatCrypto(TOKEN, AES_KEY, CORP)))
+        for step in range(steps):
+            for person in range(people):
+                inner = WeCom.message(f"u{person}", "text", Content=f"/c{person}n{step}")
+                body, query = sides[0].encrypt(inner)
+                receivers = sides if (person + step) % 3 == 0 else [sides[(person + step) % 2]]
+                for side in receivers:  # WeCom redelivers when it misses the answer
+                    assert (await side.post_raw(body, query)).status_code == 200
+        await asyncio.wait_for(asyncio.gather(*(side.channel.drain() for side in sides)), 60)
+
+    for person in range(people):
+        said = [
+            text.split("/", 1)[1].split(" ", 1)[0]
+            for text in WeCom.texts(sides[0].to(f"u{person}")).splitlines()
+            if "这个命令" in text
+        ]
+        assert said == [f"c{person}n{step}" for step in range(steps)]
