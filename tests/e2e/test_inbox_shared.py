@@ -10,6 +10,7 @@ import contextlib
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,56 @@ async def test_the_chats_of_an_instance_that_died_are_taken_once_its_lease_expir
         for task in hung:
             task.cancel()
         await asyncio.wait(hung, timeout=10)
+
+
+@only_postgresql
+async def test_a_long_turn_keeps_its_chat_the_lease_is_renewed_while_it_runs(
+    instances: Callable[[], Core], clock: FixedClock
+) -> None:
+    started: list[tuple[str, int]] = []
+    in_turn, finish = asyncio.Event(), asyncio.Event()
+
+    async def slow(row: InboxUpdate) -> None:
+        started.append(("a", row.body["n"]))
+        in_turn.set()
+        await finish.wait()
+
+    async def other(row: InboxUpdate) -> None:
+        started.append(("b", row.body["n"]))
+
+    holder = InboxWorker(instances(), CHANNEL, slow, holder="a")
+    other_instance = InboxWorker(instances(), CHANNEL, other, holder="b")
+    await holder.start()
+    await other_instance.start()
+    try:
+        await store(holder, f"{CHANNEL}:y:0", "y", {"n": 0})
+        await asyncio.wait_for(in_turn.wait(), 10)
+        acquired = clock.now()
+        for n in range(1, 4):  # 45 s of one turn, half again the lease's term
+            clock.advance(LEASE_TTL / 2)
+            await renewed(holder.core, "y", until=clock.now() + LEASE_TTL)
+            await store(other_instance, f"{CHANNEL}:y:{n}", "y", {"n": n})
+        assert clock.now() - acquired > LEASE_TTL
+        assert started == [("a", 0)]  # the other instance never took the chat
+        finish.set()
+        await asyncio.wait_for(holder.drain(), 30)
+        assert started == [("a", 0), ("a", 1), ("a", 2), ("a", 3)]
+    finally:
+        finish.set()
+        await holder.stop()
+        await other_instance.stop()
+
+
+async def renewed(core: Core, chat_id: str, until: datetime) -> None:
+    """Wait for the holder's next idle look, which renews the chat's lease until `until`."""
+    key = inbox.chat_lease(CHANNEL, chat_id)
+    for _ in range(100):
+        async with core.sessions() as session:
+            ends = await session.scalar(select(Lease.expires_at).where(Lease.key == key))
+        if ends is not None and ends >= until:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the lease of {chat_id} was not renewed")
 
 
 def event_of(row: InboxUpdate) -> IncomingEvent:
