@@ -15,7 +15,7 @@ import socket
 import sys
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,23 @@ def _cdata(value: str) -> str:
     return f"<![CDATA[{value}]]>"
 
 
+# A person reads a reply and taps the next button in some seconds, not in milliseconds.
+THINK_SECONDS = 4.0
+
+
+@dataclass
+class PersonPace:
+    """A monotonic clock that runs in real time plus every person's thinking time so far."""
+
+    offset: float = field(default=0.0)
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def think(self) -> None:
+        self.offset += THINK_SECONDS
+
+
 @dataclass
 class WeCom:
     """Posts callbacks as WeCom would and reads what the fake WeCom server received."""
@@ -64,6 +81,9 @@ class WeCom:
     client: httpx.AsyncClient
     core: Core
     peer: WeChatCrypto
+    # The channel's pacing clock, if the test gave it one: each callback moves it on by a
+    # person's time to read and tap (THINK_SECONDS), as WeCom's per-minute limit sees a person.
+    pace: PersonPace | None = None
 
     # --- callbacks ---------------------------------------------------------------------------
 
@@ -82,6 +102,8 @@ class WeCom:
         return await self.client.post("/wecom/callback", params=query, content=body)
 
     async def post(self, inner: str) -> httpx.Response:
+        if self.pace is not None:
+            self.pace.think()
         body, query = self.encrypt(inner)
         response = await self.post_raw(body, query)
         await self.channel.drain()
@@ -185,13 +207,17 @@ def settings_for(base_url: str, database_url: str) -> Settings:
 
 @pytest.fixture
 async def wecom(core: Core, sqlite_url: str) -> AsyncIterator[WeCom]:
-    async with FakeWeCom(CORP, SECRET, agent_id=AGENT) as fake:
-        channel = WeComChannel(settings_for(fake.base_url, sqlite_url), core)
+    pace = PersonPace()
+    # The fake counts WeCom's per-minute limit on the same clock as the people's pace.
+    async with FakeWeCom(CORP, SECRET, agent_id=AGENT, clock=pace.monotonic) as fake:
+        channel = WeComChannel(
+            settings_for(fake.base_url, sqlite_url), core, monotonic=pace.monotonic
+        )
         await channel.start()
         app = build_app(core, channel.routes())
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://qabot") as client:
-            yield WeCom(fake, channel, client, core, WeChatCrypto(TOKEN, AES_KEY, CORP))
+            yield WeCom(fake, channel, client, core, WeChatCrypto(TOKEN, AES_KEY, CORP), pace)
         await channel.stop()
 
 
