@@ -68,8 +68,8 @@ async def turns(core: Core, count: int, workload: str, first_id: int) -> None:
             # Alternating steps of the report flow: each one changes the saved state.
             text = "/report" if number % 2 == 0 else "/cancel"
             event = IncomingEvent.from_text("telegram", "1001", "1001", text, update_key=key)
-        replies = await handle(core, event)
-        assert replies, "every turn answers"
+        handled = await handle(core, event)
+        assert handled.replies, "every turn answers"
 
 
 async def main() -> None:

@@ -88,7 +88,7 @@ class ConsoleChannel:
         return IncomingEvent.from_text(CHANNEL, CHAT_ID, CHAT_ID, text)
 
     async def say(self, line: str) -> None:
-        for reply in await handle(self.core, self.event_for(line)):
+        for reply in (await handle(self.core, self.event_for(line))).replies:
             self.show(reply)
 
     async def run(self, code: str | None, delivery: Delivery) -> None:

@@ -53,7 +53,8 @@ class Settings(BaseSettings):
         2, ge=1, le=60, validation_alias=AliasChoices("QABOT_FIRST_RESPONSE_DAYS")
     )
     log_format: Literal["text", "json"] = Field("text", validation_alias="QABOT_LOG_FORMAT")
-    # Named in every JSON log line; default host:pid.
+    # Named in every JSON log line and on the chats' inbox leases (unique per instance);
+    # default host:pid.
     instance_name: str | None = Field(None, validation_alias="QABOT_INSTANCE")
 
     @field_validator("listen")

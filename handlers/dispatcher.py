@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
 
@@ -104,10 +105,22 @@ class StorageBusy(Exception):
 ALIASES = {"绑定": "start"}
 
 
-async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
-    """Handle one event and return the replies for the same chat."""
+@dataclass(frozen=True)
+class Handled:
+    """What a turn gives its channel to send."""
+
+    replies: list[Reply]
+    # The update's turn ran before (its replies were maybe never sent): these are the replies it
+    # kept, sent again; nothing else of the turn is known.
+    repeat: bool = False
+    # The chat's person or their language changed (bound, /lang): per-chat menus are redone.
+    person_changed: bool = False
+
+
+async def handle(core: Core, event: IncomingEvent) -> Handled:
+    """Handle one event: the replies for the same chat, and what the channel may need to know."""
     if not event.private:
-        return [private_chat_please()]
+        return Handled([private_chat_please()])
     event = cleaned(event)
     async with core.chat_lock(event.channel, event.chat_id):
         try:
@@ -115,24 +128,24 @@ async def handle(core: Core, event: IncomingEvent) -> list[Reply]:
                 event = dataclasses.replace(event, file=await prefetched(event.file))
                 await registers.read_ahead(core, event)
             async with core.turn_slots():
-                replies = await _run_with_retries(core, event)
+                handled = await _run_with_retries(core, event)
         except Exception as error:
             if _unavailable(error):
                 raise StorageBusy(str(error)) from error
             # Nothing of the turn was committed; the person is told to try again.
             log.exception("turn failed: update %s on %s", event.update_key, event.channel)
             language = normalise_language(event.language_hint) or core.default_language
-            return [Reply(text=translate(language, "error.internal"))]
+            return Handled([Reply(text=translate(language, "error.internal"))])
         # Outside the turn slot: reading the files shown does not hold other chats back. The
         # turn is committed by now: a failure here must not tell the person to try again.
         try:
-            await load_attachments(core, replies)
+            await load_attachments(core, handled.replies)
         except Exception:
             log.exception("files for update %s not loaded; sent without", event.update_key)
-        return replies
+        return handled
 
 
-async def _run_with_retries(core: Core, event: IncomingEvent) -> list[Reply]:
+async def _run_with_retries(core: Core, event: IncomingEvent) -> Handled:
     for _attempt in range(3):
         try:
             return await _run_turn(core, event)
@@ -170,16 +183,18 @@ def _unavailable(error: Exception) -> bool:
     return any(word in reason for word in ("locked", "busy", "connect", "timeout"))
 
 
-async def _run_turn(core: Core, event: IncomingEvent) -> list[Reply]:
+async def _run_turn(core: Core, event: IncomingEvent) -> Handled:
     now = core.clock.now()
     try:
         async with core.sessions() as session, session.begin():
             if event.update_key and not await inbox.first_time(session, event.update_key, now):
-                return []
+                return await _kept(session, event.update_key)
             turn = await _load_turn(core, session, event, now)
+            before = _who(turn)
             await _route(turn)
             _save_state(session, turn.state, now)
-        return turn.replies
+            await _keep(session, event.update_key, turn.replies)
+        return Handled(turn.replies, person_changed=_who(turn) != before)
     except DomainError as refusal:
         # Everything the turn changed is rolled back: a refusal changes nothing.
         return await _refuse(core, event, refusal)
@@ -196,13 +211,35 @@ def _save_state(session: AsyncSession, state: ConversationState, now: datetime) 
     state.updated_at = now
 
 
-async def _refuse(core: Core, event: IncomingEvent, refusal: DomainError) -> list[Reply]:
+def _who(turn: Turn) -> tuple[int, str | None] | None:
+    """The chat's person and their language: what a channel's per-chat menu depends on."""
+    return None if turn.person is None else (turn.person.id, turn.person.language)
+
+
+async def _refuse(core: Core, event: IncomingEvent, refusal: DomainError) -> Handled:
     now = core.clock.now()
     async with core.sessions() as session, session.begin():
+        if event.update_key and not await inbox.first_time(session, event.update_key, now):
+            return await _kept(session, event.update_key)
         turn = await _load_turn(core, session, event, now)
-        if event.update_key:
-            await inbox.first_time(session, event.update_key, now)
-        return [Reply(text=translate(turn.lang, refusal.key, **refusal.params))]
+        replies = [Reply(text=translate(turn.lang, refusal.key, **refusal.params))]
+        await _keep(session, event.update_key, replies)
+        return Handled(replies)
+
+
+async def _keep(session: AsyncSession, update_key: str | None, replies: list[Reply]) -> None:
+    """The replies go into the turn's own transaction, as durable as its notifications (README
+    "Delivery guarantees"). A file made for the reply (an export, a chart) is not kept: a
+    re-send carries its text only; a report's attachments are references and do arrive."""
+    if update_key and replies:
+        await inbox.keep_replies(session, update_key, [reply.to_json() for reply in replies])
+
+
+async def _kept(session: AsyncSession, update_key: str) -> Handled:
+    """The update's turn ran before (committed, then the process died before its inbox row was
+    marked done, or a redelivery): its replies are sent again instead of running it twice."""
+    kept = await inbox.kept_replies(session, update_key)
+    return Handled([Reply.from_json(data) for data in kept], repeat=True)
 
 
 async def _load_turn(

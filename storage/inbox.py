@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, delete, exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ConversationState, InboxUpdate, ProcessedUpdate
+from storage.models import ConversationState, InboxUpdate, Lease, ProcessedUpdate
 
 # Kept after handling: Telegram keeps an unconfirmed update for 24 hours and WeCom retries
 # within seconds, so a week covers every redelivery with room to spare.
@@ -69,6 +69,24 @@ async def first_time(session: AsyncSession, update_key: str, now: datetime) -> b
     return (await session.execute(statement)).first() is not None
 
 
+async def keep_replies(
+    session: AsyncSession, update_key: str, replies: list[dict[str, Any]]
+) -> None:
+    """Keep a turn's replies (Reply.to_json each) with its update id, in the turn's
+    transaction: if they are never sent, the update is taken again and these are sent."""
+    await session.execute(
+        update(ProcessedUpdate).where(ProcessedUpdate.key == update_key).values(replies=replies)
+    )
+
+
+async def kept_replies(session: AsyncSession, update_key: str) -> list[dict[str, Any]]:
+    """The replies kept by the turn that handled `update_key` (none for a turn without)."""
+    kept = await session.scalar(
+        select(ProcessedUpdate.replies).where(ProcessedUpdate.key == update_key)
+    )
+    return list(kept or [])
+
+
 async def pending(
     session: AsyncSession, channel: str, after_id: int, limit: int
 ) -> list[InboxUpdate]:
@@ -82,6 +100,45 @@ async def pending(
         )
         .order_by(InboxUpdate.id)
         .limit(limit)
+    )
+    return list(rows)
+
+
+def chat_lease(channel: str, chat_id: str) -> str:
+    """The lease an instance holds while it runs a chat's turns (storage/leases.py)."""
+    return f"chat:{channel}:{chat_id}"
+
+
+async def waiting_chats(
+    session: AsyncSession, channel: str, holder: str, now: datetime, limit: int
+) -> list[str]:
+    """Chats of a channel with unhandled updates whose lease no other instance holds now,
+    the longest waiting first."""
+    held_by_another = exists().where(
+        Lease.key == literal(chat_lease(channel, ""), String) + InboxUpdate.chat_id,
+        Lease.holder != holder,
+        Lease.expires_at > now,
+    )
+    chats = await session.scalars(
+        select(InboxUpdate.chat_id)
+        .where(InboxUpdate.done_at.is_(None), InboxUpdate.channel == channel, ~held_by_another)
+        .group_by(InboxUpdate.chat_id)
+        .order_by(func.min(InboxUpdate.id))
+        .limit(limit)
+    )
+    return list(chats)
+
+
+async def waiting(session: AsyncSession, channel: str, chat_id: str) -> list[InboxUpdate]:
+    """One chat's unhandled updates, oldest first."""
+    rows = await session.scalars(
+        select(InboxUpdate)
+        .where(
+            InboxUpdate.done_at.is_(None),
+            InboxUpdate.channel == channel,
+            InboxUpdate.chat_id == chat_id,
+        )
+        .order_by(InboxUpdate.id)
     )
     return list(rows)
 

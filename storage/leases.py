@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,19 @@ async def acquire(
         where=or_(Lease.holder == holder, Lease.expires_at <= now),
     ).returning(Lease.key)
     return (await session.execute(statement)).first() is not None
+
+
+async def renew(
+    session: AsyncSession, keys: list[str], holder: str, now: datetime, ttl: timedelta
+) -> int:
+    """Extend every lease of `keys` that `holder` still has to now + ttl, in one statement;
+    return how many it still had."""
+    result = await session.execute(
+        update(Lease)
+        .where(Lease.key.in_(keys), Lease.holder == holder)
+        .values(expires_at=now + ttl)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def release(session: AsyncSession, key: str, holder: str) -> None:

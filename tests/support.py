@@ -75,7 +75,7 @@ class Chat:
         )
 
     async def _event(self, event: IncomingEvent) -> list[Reply]:
-        replies = await handle(self.core, event)
+        replies = (await handle(self.core, event)).replies
         for reply in replies:
             for text in (reply.text, reply.title or ""):
                 leaked = [

@@ -44,7 +44,6 @@ from handlers.dispatcher import StorageBusy, handle
 from handlers.i18n import LANGUAGES, normalise_language, translate
 from handlers.messages import IncomingEvent, Reply
 from handlers.onboarding import HELP_COMMANDS
-from handlers.payloads import SetLanguage
 from handlers.usecases.people import person_for_identity
 from storage import inbox
 from storage.db import read_only
@@ -125,7 +124,7 @@ class TelegramChannel(TelegramSending):
             )
             .build()
         )
-        self.inbox = InboxWorker(core, CHANNEL, self._run_row)
+        self.inbox = InboxWorker(core, CHANNEL, self._run_row, holder=settings.instance_name)
         self._poller: asyncio.Task[None] | None = None
         self._running = False
         # Polling: the newest update id stored (and so confirmed with the next getUpdates).
@@ -279,7 +278,7 @@ class TelegramChannel(TelegramSending):
         """The inbox worker's step for one stored update; a busy database propagates."""
         update = Update.de_json(row.body, self.bot)
         try:
-            await self._on_update(update, may_repeat=row.id <= self.inbox.recovered_until)
+            await self._on_update(update, may_repeat=self.inbox.may_repeat(row))
         except StorageBusy:
             raise
         except Exception as error:
@@ -294,12 +293,11 @@ class TelegramChannel(TelegramSending):
         if query is not None and not (may_repeat and await self._handled_before(event)):
             # Answered first: the spinner on the person's button stops while the turn runs.
             await self._answer(query)
-        replies = await handle(self.core, event)
+        handled = await handle(self.core, event)
         pressed = query.message.message_id if query is not None and query.message else None
-        await self._send_replies(int(event.chat_id), replies, pressed)
-        if (event.command == "start" and event.text) or (event.payload or "").startswith(
-            SetLanguage.prefix()
-        ):
+        await self._send_replies(int(event.chat_id), handled.replies, pressed)
+        # A repeat does not say what its first run changed: the menu is set again, in case.
+        if handled.person_changed or handled.repeat:
             await self._set_chat_menu(event)
         if self.after_turn is not None:
             self.after_turn()

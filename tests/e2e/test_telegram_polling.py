@@ -273,7 +273,6 @@ async def test_kill_9_with_200_updates_in_the_inbox_each_is_handled_once_in_orde
     assert waiting >= 100
 
     await bot.start()
-    last = len(chats) * per_chat - 1
 
     def answered() -> list[str]:
         return [
@@ -282,14 +281,15 @@ async def test_kill_9_with_200_updates_in_the_inbox_each_is_handled_once_in_orde
             if "/c" in (m.text or "")
         ]
 
-    # A turn that committed in the first life but whose reply was not yet sent is not run again
-    # (README "Known limits"); on SQLite one turn runs at a time, so at most one such reply.
-    await until(lambda: len(answered()) >= last, within=40)
+    # A turn that committed in the first life is not run again; its kept replies are sent
+    # again if its row was not yet marked done (README "Delivery guarantees"): a reply of the
+    # last moments before the kill may arrive twice, none is lost.
+    await until(lambda: len(set(answered())) == len(chats) * per_chat, within=40)
     await until(lambda: not bot.query("SELECT 1 FROM inbox WHERE done_at IS NULL"), within=10)
     replies = answered()
-    assert len(replies) == len(set(replies))  # none twice
+    assert len(replies) - len(set(replies)) <= 2 * len(chats)
     for chat in chats:
-        mine = [reply for reply in replies if reply.startswith(f"{chat}n")]
+        mine = list(dict.fromkeys(reply for reply in replies if reply.startswith(f"{chat}n")))
         assert mine == sorted(mine)  # in the order they were sent
     handled = bot.query("SELECT count(*) FROM processed_updates")[0][0]
     assert handled == 200

@@ -57,7 +57,7 @@ class TestControlCharacters:
         event = IncomingEvent.from_text(
             "test", "n1", "n1", f"/start {world.enterprise[1]}", display_name="张\x00三\x1b"
         )
-        assert "绑定成功" in (await handle(core, event))[0].text
+        assert "绑定成功" in (await handle(core, event)).replies[0].text
         async with core.sessions() as session:
             names = set((await session.scalars(select(Person.name))).all())
         assert "张三" in names
@@ -77,7 +77,7 @@ class TestGroupChats:
             ),
             IncomingEvent.from_text("test", "-100", "staff", "/help", private=False),
         ):
-            replies = await handle(core, event)
+            replies = (await handle(core, event)).replies
             assert [r.text for r in replies] == [
                 "请与机器人私聊使用。\nPlease use a private chat with the bot."
             ]
@@ -99,7 +99,7 @@ class TestCodeGuessing:
             event = IncomingEvent.from_text(
                 "test", f"chat{chat}", "attacker", f"/start WRNG{chat:02d}{attempt:02d}"
             )
-            return (await handle(core, event))[0].text
+            return (await handle(core, event)).replies[0].text
 
         officer = await bind(core, "officer", world.officer[1])
 
@@ -122,11 +122,11 @@ class TestCodeGuessing:
         right = IncomingEvent.from_text(
             "test", "chat0", "attacker", f"/start {world.enterprise[1]}"
         )
-        assert "次数过多" in (await handle(core, right))[0].text
+        assert "次数过多" in (await handle(core, right)).replies[0].text
         # …and works once the wait is over.
         assert isinstance(core.clock, FixedClock)
         core.clock.advance(timedelta(minutes=11))
-        assert "绑定成功" in (await handle(core, right))[0].text
+        assert "绑定成功" in (await handle(core, right)).replies[0].text
 
     async def test_another_chat_is_not_held_back_by_the_attacker(
         self, core: Core, world: World
@@ -170,7 +170,7 @@ class TestLongNames:
         event = IncomingEvent.from_text(
             "test", "long", "long", f"/start {world.enterprise[1]}", display_name=long_name
         )
-        assert "绑定成功" in (await handle(core, event))[0].text
+        assert "绑定成功" in (await handle(core, event)).replies[0].text
         async with core.sessions() as session:
             names = (await session.scalars(select(Person.name))).all()
         stored = [name for name in names if name.startswith("名")]

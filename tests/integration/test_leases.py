@@ -56,3 +56,14 @@ async def test_prune_deletes_only_expired_leases(any_core: Core) -> None:
     async with any_core.sessions() as session, session.begin():
         assert await leases.prune(session, any_core.clock.now()) == 1
     assert not await _take(any_core, "current", "b")
+
+
+async def test_renew_extends_only_the_leases_the_holder_still_has(any_core: Core) -> None:
+    assert await _take(any_core, "mine", "a")
+    assert await _take(any_core, "theirs", "b")
+    later = any_core.clock.now() + timedelta(seconds=20)
+    async with any_core.sessions() as session, session.begin():
+        assert await leases.renew(session, ["mine", "theirs", "gone"], "a", later, TTL) == 1
+    # a's runs to +50 s now; b's still ends at +30 s.
+    assert not await _take(any_core, "mine", "b", after=timedelta(seconds=40))
+    assert await _take(any_core, "theirs", "c", after=timedelta(seconds=30))

@@ -174,7 +174,8 @@ class TestSmallThings:
                 "test", "sun", "sun", f"/start {world.enterprise[1]}", display_name="孙"
             ),
         )
-        assert named[0].text.startswith("绑定成功：杭州精工机械有限公司 · 孙（企业人员）")
+        assert named.person_changed  # bound: the Telegram channel sets this chat's menu
+        assert named.replies[0].text.startswith("绑定成功：杭州精工机械有限公司 · 孙（企业人员）")
         officer = Chat(core, "officer")
         assert (await officer.send(f"/start {world.officer[1]}"))[0].text.startswith(
             "绑定成功：王丽（"
