@@ -42,9 +42,6 @@ from tests.fakes.fake_wecom import FakeWeCom
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-    pytest.mark.xfail(
-        strict=False, reason="issue 11: needs the cluster-safe inbox of branch h11-inbox"
-    ),
 ]
 
 MEMBERS, OFFICERS, ENTERPRISES = 20, 5, 10
