@@ -25,7 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,8 +145,9 @@ async def one_configuration(
                 1,
                 asyncio.ensure_future(run_users(label, "myreports", people, rounds, my_reports)),
             )
-            if tg.rejected:  # e.g. a press answered twice: the turn ran on both instances
-                print(f"{label}: {len(tg.rejected)} requests rejected", file=sys.stderr)
+            if tg.rejected:
+                refused = Counter(f"{r.method}: {r.description[:60]}" for r in tg.rejected)
+                print(f"{label}: requests refused {dict(refused)}", file=sys.stderr)
         finally:
             await spreader.close()
             for instance in instances:
