@@ -70,6 +70,16 @@ class PersonPace:
 
     def think(self) -> None:
         self.offset += THINK_SECONDS
+def encrypted(
+    peer: WeChatCrypto, inner: str, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """The body and query WeCom would POST for this inner XML."""
+    stamp = str(timestamp if timestamp is not None else int(time.time()))
+    nonce = secrets.token_hex(5)
+    outer = peer.encrypt_message(inner, nonce, stamp)
+    signature = outer.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
+    query = {"msg_signature": signature, "timestamp": stamp, "nonce": nonce}
+    return outer.encode(), query
 
 
 @dataclass
@@ -90,13 +100,7 @@ class WeCom:
     def encrypt(
         self, inner: str, timestamp: int | None = None, peer: WeChatCrypto | None = None
     ) -> tuple[bytes, dict[str, str]]:
-        """The body and query WeCom would POST for this inner XML."""
-        stamp = str(timestamp if timestamp is not None else int(time.time()))
-        nonce = secrets.token_hex(5)
-        outer = (peer or self.peer).encrypt_message(inner, nonce, stamp)
-        signature = outer.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
-        query = {"msg_signature": signature, "timestamp": stamp, "nonce": nonce}
-        return outer.encode(), query
+        return encrypted(peer or self.peer, inner, timestamp)
 
     async def post_raw(self, body: bytes, query: dict[str, str]) -> httpx.Response:
         return await self.client.post("/wecom/callback", params=query, content=body)
@@ -137,6 +141,15 @@ class WeCom:
     ) -> list[dict[str, Any]]:
         """Press a button (or submit a vote card) of a card the fake received for `user`."""
         before = len(self.fake.sent)
+        inner = self.card_event(user, card, key, selected)
+        assert (await self.post(inner)).status_code == 200
+        return self.fake.sent[before:]
+
+    @staticmethod
+    def card_event(
+        user: str, card: dict[str, Any], key: str, selected: list[str] | None = None
+    ) -> str:
+        """The inner XML of a press on a card `user` received (a vote card's choices)."""
         template = card["template_card"]
         items = ""
         if selected is not None:
@@ -148,7 +161,7 @@ class WeCom:
                 f"<OptionIds>{options}</OptionIds>"
                 "</SelectedItem></SelectedItems>"
             )
-        inner = (
+        return (
             f"<xml><ToUserName>{_cdata(CORP)}</ToUserName>"
             f"<FromUserName>{_cdata(user)}</FromUserName>"
             f"<CreateTime>{int(time.time())}</CreateTime>"
@@ -160,8 +173,6 @@ class WeCom:
             f"<ResponseCode>{_cdata(card['response_code'])}</ResponseCode>"
             f"<AgentID>{AGENT}</AgentID>{items}</xml>"
         )
-        assert (await self.post(inner)).status_code == 200
-        return self.fake.sent[before:]
 
     # --- reading what was sent ---------------------------------------------------------------
 
