@@ -37,6 +37,7 @@ def create_engine(url: str, busy_timeout: float = 30.0, **kwargs: Any) -> AsyncE
     if is_sqlite(url):
         # Writers queue on the file lock instead of failing at once.
         kwargs.setdefault("connect_args", {"timeout": busy_timeout})
+        # aiosqlite without its thread hop for statements that cannot wait (sqlite_driver.py).
         kwargs["connect_args"].setdefault("async_creator_fn", sqlite_driver.connect)
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
