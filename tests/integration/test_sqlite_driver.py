@@ -40,3 +40,34 @@ async def test_a_write_waits_for_another_process_lock_while_the_bot_keeps_runnin
     finally:
         other.close()
         await engine.dispose()
+
+
+async def test_writers_of_this_process_take_the_write_lock_in_arrival_order(
+    sqlite_url: str,
+) -> None:
+    """A writer that had to wait is not overtaken by one that comes later and finds the lock
+    free at that instant (SQLite's busy handler would let it: the poller's store starved)."""
+    engine = create_engine(sqlite_url)
+    sessions = session_factory(engine)
+    other = sqlite3.connect(str(make_url(sqlite_url).database), isolation_level=None)
+    order: list[str] = []
+    try:
+        async with sessions() as session, session.begin():
+            await session.execute(text("CREATE TABLE turns (name TEXT)"))
+        other.execute("BEGIN IMMEDIATE")
+
+        async def write(name: str) -> None:
+            async with sessions() as session, session.begin():
+                order.append(name)
+                await session.execute(text("INSERT INTO turns VALUES (:n)"), {"n": name})
+
+        first = asyncio.create_task(write("waited first"))
+        await asyncio.sleep(0.05)
+        second = asyncio.create_task(write("came later"))
+        await asyncio.sleep(0.05)
+        other.execute("COMMIT")
+        await asyncio.gather(first, second)
+        assert order == ["waited first", "came later"]
+    finally:
+        other.close()
+        await engine.dispose()
