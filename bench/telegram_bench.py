@@ -168,7 +168,8 @@ class Inbox:
 
     async def next(self, chat_id: int, contains: str = "") -> StoredMessage:
         while True:
-            message = await asyncio.wait_for(self.arrivals[chat_id].get(), 30)
+            # Generous: 1,000 people at ~100 updates/s queue ~10 s per answer, some longer.
+            message = await asyncio.wait_for(self.arrivals[chat_id].get(), 120)
             if contains in (message.text or "") or contains in str(message.reply_markup):
                 return message
 

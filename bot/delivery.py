@@ -31,6 +31,8 @@ CLAIM_BATCH = 16
 CLAIM_LEASE = timedelta(minutes=5)
 # The channel label of a deferral decided before a channel was chosen (quiet hours, none).
 NO_CHANNEL = "none"
+# A dead worker's claims wait for their lease (minutes) anyway: looking every 30 s is enough.
+RECOVER_EVERY = 30.0
 # People served at once within a batch; one person's messages always go one by one, in order.
 CONCURRENT_PEOPLE = 8
 
@@ -105,6 +107,9 @@ class Delivery:
         report = DeliveryReport()
         while True:
             async with self.core.sessions() as session:
+                if not await outbox.any_due(session, self.core.clock.now(), set(self.senders)):
+                    return report
+            async with self.core.sessions() as session:
                 batch = await outbox.claim_due(
                     session,
                     self.core.clock.now(),
@@ -131,10 +136,14 @@ class Delivery:
                 await self._deliver_one(message, report)
 
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
+        recovered_at = -RECOVER_EVERY
         while True:
             try:
-                # Also each round: claims of a worker that died go back to the queue.
-                await self.recover()
+                # Claims of a worker that died go back to the queue; not every round: rounds
+                # follow every turn, and a recovery is a write transaction.
+                if time.monotonic() - recovered_at >= RECOVER_EVERY:
+                    await self.recover()
+                    recovered_at = time.monotonic()
                 await self.run_once()
             except Exception:
                 log.exception("delivery round failed; retrying")

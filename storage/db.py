@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_driver
+
 # Execution option of a transaction that only reads (see `read_only`).
 READ_ONLY = "qabot_read_only"
 
@@ -35,6 +37,8 @@ def create_engine(url: str, busy_timeout: float = 30.0, **kwargs: Any) -> AsyncE
     if is_sqlite(url):
         # Writers queue on the file lock instead of failing at once.
         kwargs.setdefault("connect_args", {"timeout": busy_timeout})
+        # aiosqlite without its thread hop for statements that cannot wait (sqlite_driver.py).
+        kwargs["connect_args"].setdefault("async_creator_fn", sqlite_driver.connect)
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         _tune_sqlite(engine, busy_timeout)

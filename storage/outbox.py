@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import read_only
 from storage.models import ChannelIdentity, OutboxMessage
 
 PENDING = "pending"
@@ -88,22 +89,7 @@ async def claim_due(
     The claim is committed before anything is sent: a second worker (or this one after a
     restart) then never picks the same row, which is what prevents a second copy.
     """
-    due = and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
-    if urgent_only:
-        due = and_(due, OutboxMessage.urgent.is_(True))
-    if channels is not None:
-        # Only people reachable on a channel this worker runs; the others' messages wait
-        # untouched until they bind or that channel runs.
-        reachable = (
-            select(ChannelIdentity.id)
-            .where(
-                ChannelIdentity.person_id == OutboxMessage.person_id,
-                ChannelIdentity.channel.in_(list(channels)),
-                ChannelIdentity.unreachable_since.is_(None),
-            )
-            .exists()
-        )
-        due = and_(due, reachable)
+    due = _due(now, urgent_only, channels)
     candidates = select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
@@ -129,6 +115,36 @@ async def claim_due(
     claimed = list(rows)
     await session.commit()
     return claimed
+
+
+async def any_due(session: AsyncSession, now: datetime, channels: Collection[str]) -> bool:
+    """Whether `claim_due` would find anything: a plain read, no write lock (on SQLite a
+    claim is a write transaction, which would queue behind the turns for nothing)."""
+    await read_only(session)
+    found = await session.scalar(
+        select(OutboxMessage.id).where(_due(now, False, channels)).limit(1)
+    )
+    return found is not None
+
+
+def _due(now: datetime, urgent_only: bool, channels: Collection[str] | None) -> Any:
+    due = and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+    if urgent_only:
+        due = and_(due, OutboxMessage.urgent.is_(True))
+    if channels is not None:
+        # Only people reachable on a channel this worker runs; the others' messages wait
+        # untouched until they bind or that channel runs.
+        reachable = (
+            select(ChannelIdentity.id)
+            .where(
+                ChannelIdentity.person_id == OutboxMessage.person_id,
+                ChannelIdentity.channel.in_(list(channels)),
+                ChannelIdentity.unreachable_since.is_(None),
+            )
+            .exists()
+        )
+        due = and_(due, reachable)
+    return due
 
 
 async def mark_started(session: AsyncSession, message_id: int, now: datetime) -> None:

@@ -146,6 +146,23 @@ async def test_a_claim_within_its_lease_is_not_taken_by_a_second_worker(any_core
     assert (await second.run_once()).sent == 0 and sender.delivered == []
 
 
+async def test_the_due_look_sees_what_a_claim_would_take_and_nothing_else(any_core: Core) -> None:
+    await people_with_digests(any_core, 1)
+    await sweep(any_core)
+    now = any_core.clock.now()
+
+    async def due(channels: set[str], at: datetime = now) -> bool:
+        async with any_core.sessions() as session:
+            return await outbox.any_due(session, at, channels)
+
+    assert await due({CHANNEL})
+    # Someone not reachable on the channels this worker runs: left alone.
+    assert not await due({"wecom"})
+    async with any_core.sessions() as session:
+        assert len(await outbox.claim_due(session, now, 10, CLAIM_LEASE)) == 1
+    assert not await due({CHANNEL})  # claimed: sending, not due
+
+
 async def test_thirty_percent_faults_still_deliver_every_digest_once(any_core: Core) -> None:
     people = await people_with_digests(any_core, 40)
     assert (await sweep(any_core)).digests == 40
