@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -28,11 +29,14 @@ log = logging.getLogger(__name__)
 
 # Small: after a crash the claimed rows wait for their lease to run out before they go back.
 CLAIM_BATCH = 16
-CLAIM_LEASE = timedelta(minutes=5)
+# Short, and renewed while the batch is being sent (pacing can make that take longer): the
+# claims of a worker that died return to the queue within seconds, not minutes.
+CLAIM_LEASE = timedelta(seconds=20)
+RENEW_CLAIMS_EVERY = 5.0
 # The channel label of a deferral decided before a channel was chosen (quiet hours, none).
 NO_CHANNEL = "none"
-# A dead worker's claims wait for their lease (minutes) anyway: looking every 30 s is enough.
-RECOVER_EVERY = 30.0
+# A dead worker's claims wait for their lease anyway: looking every 10 s is soon enough.
+RECOVER_EVERY = 10.0
 # People served at once within a batch; one person's messages always go one by one, in order.
 CONCURRENT_PEOPLE = 8
 
@@ -123,9 +127,25 @@ class Delivery:
             for message in batch:
                 by_person.setdefault(message.person_id, []).append(message)
             gate = asyncio.Semaphore(CONCURRENT_PEOPLE)
-            await asyncio.gather(
-                *(self._serve(messages, gate, report) for messages in by_person.values())
-            )
+            renewing = asyncio.create_task(self._keep_claims([m.id for m in batch]))
+            try:
+                await asyncio.gather(
+                    *(self._serve(messages, gate, report) for messages in by_person.values())
+                )
+            finally:
+                renewing.cancel()
+
+    async def _keep_claims(self, ids: list[int]) -> None:
+        """Extend the batch's claims while it is being sent, so only a dead worker's lapse."""
+        while True:
+            await asyncio.sleep(RENEW_CLAIMS_EVERY)
+            try:
+                async with self.core.sessions() as session, session.begin():
+                    await outbox.extend_claims(
+                        session, ids, self.core.clock.now() + CLAIM_LEASE
+                    )
+            except Exception as error:  # the next try, or the sends, will say more
+                log.warning("outbox claims not extended: %s", error)
 
     async def _serve(
         self, messages: list[OutboxMessage], gate: asyncio.Semaphore, report: DeliveryReport

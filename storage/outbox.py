@@ -147,6 +147,15 @@ def _due(now: datetime, urgent_only: bool, channels: Collection[str] | None) -> 
     return due
 
 
+async def extend_claims(session: AsyncSession, ids: list[int], until: datetime) -> None:
+    """Keep the claims of a batch still being sent (rows done meanwhile are left alone)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == SENDING)
+        .values(claimed_until=until)
+    )
+
+
 async def mark_started(session: AsyncSession, message_id: int, now: datetime) -> None:
     """Record that the send of a claimed message begins; commit it before sending."""
     await session.execute(
