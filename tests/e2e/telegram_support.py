@@ -41,8 +41,56 @@ def afternoon_zone(now: datetime | None = None) -> str:
     return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
+def operator_environment() -> dict[str, str]:
+    """This process's environment without any qabot setting: each test sets its own."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "WECOM_", "QABOT_", "DATABASE_"))
+    }
+
+
+class QabotRun:
+    """Starting, killing and stopping `qabot run` in a subprocess, its log one file per start."""
+
+    workdir: Path
+    process: asyncio.subprocess.Process | None
+    starts: int
+
+    def env(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    async def spawn(self) -> None:
+        log = (self.workdir / f"qabot-{self.starts}.log").open("wb")
+        self.starts += 1
+        self.process = await asyncio.create_subprocess_exec(
+            QABOT, "run", cwd=self.workdir, env=self.env(), stdout=log, stderr=log
+        )
+        log.close()
+
+    def log(self) -> str:
+        return "\n".join(
+            path.read_text(errors="replace") for path in sorted(self.workdir.glob("qabot-*.log"))
+        )
+
+    async def kill9(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), 10)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
 @dataclass
-class BotProcess:
+class BotProcess(QabotRun):
     """`qabot run` in a subprocess, configured by environment like an operator would."""
 
     tg: FakeTelegram
@@ -62,11 +110,7 @@ class BotProcess:
         return f"http://{self.listen}/telegram/webhook"
 
     def env(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("TELEGRAM_", "WECOM_", "QABOT_", "DATABASE_"))
-        }
+        env = operator_environment()
         env.update(
             TELEGRAM_BOT_TOKEN=self.tg.token,
             TELEGRAM_API_BASE_URL=self.tg.base_url,
@@ -89,12 +133,7 @@ class BotProcess:
     async def start(self) -> None:
         """Start and wait until it receives: polling (getUpdates) or its webhook is set."""
         before = len(self.tg.requests)
-        log = (self.workdir / f"qabot-{self.starts}.log").open("wb")
-        self.starts += 1
-        self.process = await asyncio.create_subprocess_exec(
-            QABOT, "run", cwd=self.workdir, env=self.env(), stdout=log, stderr=log
-        )
-        log.close()
+        await self.spawn()
         wanted = "setWebhook" if self.webhook else "getUpdates"
         for _ in range(300):
             if any(call.method == wanted for call in self.tg.requests[before:]):
@@ -103,26 +142,6 @@ class BotProcess:
                 break
             await asyncio.sleep(0.05)
         raise RuntimeError(f"qabot run did not come up; log:\n{self.log()}")
-
-    def log(self) -> str:
-        return "\n".join(
-            path.read_text(errors="replace") for path in sorted(self.workdir.glob("qabot-*.log"))
-        )
-
-    async def kill9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), 10)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         path = self.database_url.split("///", 1)[1]

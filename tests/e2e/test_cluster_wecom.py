@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import re
-import signal
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -35,7 +33,7 @@ from tests.e2e.cluster_support import (
     query,
     seed,
 )
-from tests.e2e.telegram_support import QABOT, afternoon_zone, free_port
+from tests.e2e.telegram_support import QabotRun, afternoon_zone, free_port, operator_environment
 from tests.e2e.test_wecom_channel import AES_KEY, AGENT, CORP, SECRET, TOKEN, WeCom, encrypted
 from tests.fakes.fake_wecom import FakeWeCom
 
@@ -64,7 +62,7 @@ REPORT_STEPS = (
 
 
 @dataclass
-class WeComInstance:
+class WeComInstance(QabotRun):
     """`qabot run` serving WeCom callbacks, configured by environment as an operator would."""
 
     fake: FakeWeCom
@@ -81,12 +79,7 @@ class WeComInstance:
         return f"127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("TELEGRAM_", "WECOM_", "QABOT_", "DATABASE_"))
-        }
-        return env | {
+        return operator_environment() | {
             "WECOM_CORP_ID": CORP,
             "WECOM_AGENT_ID": str(AGENT),
             "WECOM_SECRET": SECRET,
@@ -104,12 +97,7 @@ class WeComInstance:
 
     async def start(self) -> None:
         """Start and wait until it answers /readyz."""
-        log = (self.workdir / f"qabot-{self.starts}.log").open("wb")
-        self.starts += 1
-        self.process = await asyncio.create_subprocess_exec(
-            QABOT, "run", cwd=self.workdir, env=self.env(), stdout=log, stderr=log
-        )
-        log.close()
+        await self.spawn()
         async with httpx.AsyncClient(base_url=f"http://{self.listen}") as client:
             for _ in range(300):
                 with contextlib.suppress(httpx.TransportError):
@@ -119,26 +107,6 @@ class WeComInstance:
                     break
                 await asyncio.sleep(0.05)
         raise RuntimeError(f"qabot run did not come up; log:\n{self.log()}")
-
-    def log(self) -> str:
-        return "\n".join(
-            path.read_text(errors="replace") for path in sorted(self.workdir.glob("qabot-*.log"))
-        )
-
-    async def kill9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), 10)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
 
 
 @dataclass
