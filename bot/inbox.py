@@ -84,6 +84,7 @@ class InboxWorker:
         self._serving: dict[str, asyncio.Task[None]] = {}
         # Handled, not yet recorded as done; an id leaves only once its record committed.
         self._done: set[int] = set()
+        self._recording = asyncio.Lock()
         self._recorded_at = 0.0
         # Shared: chats found waiting while they were being served, looked at again after.
         self._look_again: set[str] = set()
@@ -325,12 +326,15 @@ class InboxWorker:
             log.info("%s: %d of %d chat leases renewed", self.channel, kept, len(keys))
 
     async def _record_done(self, release: str | None = None) -> None:
-        if not self._done and release is None:
-            return
-        done = list(self._done)
-        async with self.core.sessions() as session, session.begin():
-            if done:
-                await inbox.mark_done(session, done, self.core.clock.now())
-            if release is not None:
-                await leases.release(session, release, self.holder)
-        self._done.difference_update(done)
+        # One record at a time: two chats let go at once would otherwise update overlapping
+        # sets of rows in two transactions, which PostgreSQL ends as a deadlock.
+        async with self._recording:
+            if not self._done and release is None:
+                return
+            done = sorted(self._done)
+            async with self.core.sessions() as session, session.begin():
+                if done:
+                    await inbox.mark_done(session, done, self.core.clock.now())
+                if release is not None:
+                    await leases.release(session, release, self.holder)
+            self._done.difference_update(done)

@@ -306,3 +306,33 @@ async def test_two_wecom_instances_answer_every_callback_once_in_order(
             if "这个命令" in text
         ]
         assert said == [f"c{person}n{step}" for step in range(steps)]
+
+
+@only_postgresql
+async def test_many_chats_let_go_at_once_without_a_deadlock(
+    instances: Callable[[], Core], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Chats finishing together each record their handled rows and give their lease up; the
+    records must not cross (PostgreSQL would end one as a deadlock and the chat would wait)."""
+    core = instances()
+
+    async def handle_row(row: InboxUpdate) -> None:
+        await asyncio.sleep(0)
+
+    worker = InboxWorker(core, CHANNEL, handle_row, holder="a")
+    await worker.start()
+    chats, steps = 60, 3
+    async with core.sessions() as session, session.begin():
+        arrivals = [
+            inbox.Arrival(f"{CHANNEL}:{chat}:{n}", CHANNEL, f"c{chat}", {"n": n})
+            for n in range(steps)
+            for chat in range(chats)
+        ]
+        await inbox.store(session, arrivals, core.clock.now())
+    worker.arrived()
+    await asyncio.wait_for(worker.drain(), 60)
+    await worker.stop()
+    assert "not let go" not in caplog.text
+    assert await waiting_rows(core) == 0
+    async with core.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Lease)) == 0
