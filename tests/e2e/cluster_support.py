@@ -9,7 +9,7 @@ import json
 import re
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -266,3 +266,35 @@ def differences(
             "instead of": [text[:30] for text in usual[first : first + 3]],
         }
     return found
+
+
+async def stored_reports(url: str, reporters: list[str]) -> list[str]:
+    """The references of the stored reports, oldest first, after checking that each of the
+    `reporters` (their channel user ids) stored exactly one."""
+    rows = await query(
+        url,
+        "SELECT r.reference, i.external_id FROM reports r "
+        "JOIN channel_identities i ON i.person_id = r.reporter_id ORDER BY r.id",
+    )
+    per_reporter = Counter(external for _, external in rows)
+    assert sorted(per_reporter) == sorted(reporters), per_reporter
+    assert set(per_reporter.values()) == {1}, f"reports stored twice: {per_reporter}"
+    return [reference for reference, _ in rows]
+
+
+async def notices_once_all_arrived(
+    counted: Callable[[], Counter[str]], references: list[str]
+) -> Counter[str]:
+    """`counted()` (notices per reference) once every reference has one (or after 30 s), and
+    2 s more, by when a doubled notice would have arrived too."""
+    for _ in range(300):
+        if set(references) <= set(counted()):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(2.0)
+    return counted()
+
+
+def most_common(chats: dict[Any, tuple[str, ...]]) -> tuple[str, ...]:
+    """The transcript most chats share: what every chat should have seen."""
+    return Counter(chats.values()).most_common(1)[0][0]

@@ -25,9 +25,11 @@ from tests.e2e.cluster_support import (
     differences,
     extra_messages,
     missing_messages,
+    most_common,
+    notices_once_all_arrived,
     pg_url,  # noqa: F401, F811 (fixture)
-    query,
     seed,
+    stored_reports,
     transcripts,
 )
 from tests.e2e.telegram_support import TOKEN, USERNAME, Person
@@ -138,18 +140,6 @@ async def everyone_reports(cluster: Cluster, within: float) -> list[Person]:
     return people
 
 
-async def stored_reports(cluster: Cluster) -> list[str]:
-    rows = await query(
-        cluster.url,
-        "SELECT r.reference, i.external_id FROM reports r "
-        "JOIN channel_identities i ON i.person_id = r.reporter_id ORDER BY r.id",
-    )
-    per_person = Counter(external for _, external in rows)
-    assert sorted(per_person) == sorted(str(10_000 + n) for n in range(PEOPLE)), per_person
-    assert set(per_person.values()) == {1}, f"reports stored twice: {per_person}"
-    return [reference for reference, _ in rows]
-
-
 async def officer_notices(
     cluster: Cluster, officers: list[Person], references: list[str]
 ) -> Counter[str]:
@@ -163,16 +153,7 @@ async def officer_notices(
                 told.update(re.findall(r"QP-[0-9-]+", message.text or "")[:1])
         return told
 
-    for _ in range(300):
-        if set(references) <= set(counted()):
-            break
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(2.0)  # a doubled notice would arrive by now
-    return counted()
-
-
-def usual_transcript(people: list[Person], names: list[str]) -> tuple[str, ...]:
-    return Counter(transcripts(people, names).values()).most_common(1)[0][0]
+    return await notices_once_all_arrived(counted, references)
 
 
 async def test_two_instances_take_every_update_once(cluster: Cluster) -> None:
@@ -181,13 +162,13 @@ async def test_two_instances_take_every_update_once(cluster: Cluster) -> None:
     people = await everyone_reports(cluster, STEP_WITHIN)
     took = asyncio.get_running_loop().time() - started
 
-    references = await stored_reports(cluster)
+    references = await stored_reports(cluster.url, [str(10_000 + n) for n in range(PEOPLE)])
     told = await officer_notices(cluster, officers, references)
     assert {ref: told[ref] for ref in references} == dict.fromkeys(references, 1), told
 
     names = cluster.province.enterprise_names
     chats = transcripts(people, names)
-    usual = usual_transcript(people, names)
+    usual = most_common(chats)
     assert usual[-1].startswith("Report submitted"), usual
     assert differences(chats, usual) == {}, f"usual: {usual}"
     assert cluster.tg.rejected == []
@@ -207,7 +188,7 @@ async def test_an_instance_killed_half_way_loses_nothing(cluster: Cluster) -> No
     killed_at = await crash
     finished = asyncio.get_running_loop().time() - killed_at
 
-    references = await stored_reports(cluster)
+    references = await stored_reports(cluster.url, [str(10_000 + n) for n in range(PEOPLE)])
     told = await officer_notices(cluster, officers, references)
     never_told = [ref for ref in references if told[ref] == 0]
     assert never_told == [], f"officers never told of {never_told}"
@@ -215,7 +196,7 @@ async def test_an_instance_killed_half_way_loses_nothing(cluster: Cluster) -> No
 
     names = cluster.province.enterprise_names
     chats = transcripts(people, names)
-    usual = usual_transcript(people, names)
+    usual = most_common(chats)
     assert usual[-1].startswith("Report submitted"), usual
     missing = {chat: missing_messages(t, usual) for chat, t in chats.items()}
     assert sum(missing.values()) == 0, {c: n for c, n in missing.items() if n}

@@ -29,9 +29,11 @@ from tests.e2e.cluster_support import (
     differences,
     extra_messages,
     missing_messages,
+    most_common,
+    notices_once_all_arrived,
     pg_url,  # noqa: F401, F811 (fixture)
-    query,
     seed,
+    stored_reports,
 )
 from tests.e2e.telegram_support import QabotRun, afternoon_zone, free_port, operator_environment
 from tests.e2e.test_wecom_channel import AES_KEY, AGENT, CORP, SECRET, TOKEN, WeCom, encrypted
@@ -218,18 +220,6 @@ async def everyone_reports(cluster: Cluster, within: float) -> list[Member]:
     return members
 
 
-async def stored_reports(cluster: Cluster) -> list[str]:
-    rows = await query(
-        cluster.url,
-        "SELECT r.reference, i.external_id FROM reports r "
-        "JOIN channel_identities i ON i.person_id = r.reporter_id ORDER BY r.id",
-    )
-    per_member = Counter(external for _, external in rows)
-    assert sorted(per_member) == sorted(f"staff{n}" for n in range(MEMBERS)), per_member
-    assert set(per_member.values()) == {1}, f"reports stored twice: {per_member}"
-    return [reference for reference, _ in rows]
-
-
 async def officer_notices(
     cluster: Cluster, officers: list[Member], references: list[str]
 ) -> Counter[str]:
@@ -244,12 +234,7 @@ async def officer_notices(
                 told.update(re.findall(r"QP-[0-9-]+", title)[:1])
         return told
 
-    for _ in range(300):
-        if set(references) <= set(counted()):
-            break
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(2.0)  # a doubled notice would arrive by now
-    return counted()
+    return await notices_once_all_arrived(counted, references)
 
 
 def transcripts(cluster: Cluster, members: list[Member]) -> dict[str, tuple[str, ...]]:
@@ -262,21 +247,17 @@ def transcripts(cluster: Cluster, members: list[Member]) -> dict[str, tuple[str,
     return {m.user: tuple(normalised(message) for message in m.received()) for m in members}
 
 
-def usual(chats: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
-    return Counter(chats.values()).most_common(1)[0][0]
-
-
 async def test_two_instances_take_every_callback_once(cluster: Cluster) -> None:
     started = asyncio.get_running_loop().time()
     officers = await bind_officers(cluster)
     members = await everyone_reports(cluster, STEP_WITHIN)
     took = asyncio.get_running_loop().time() - started
 
-    references = await stored_reports(cluster)
+    references = await stored_reports(cluster.url, [f"staff{n}" for n in range(MEMBERS)])
     told = await officer_notices(cluster, officers, references)
     assert {ref: told[ref] for ref in references} == dict.fromkeys(references, 1), told
     chats = transcripts(cluster, members)
-    assert differences(chats, usual(chats)) == {}, f"usual: {usual(chats)}"
+    assert differences(chats, most_common(chats)) == {}, f"usual: {most_common(chats)}"
     assert cluster.fake.dropped == []
     assert min(cluster.spreader.accepted.values()) > MEMBERS, cluster.spreader.accepted
     assert "Traceback" not in cluster.logs(), cluster.logs()
@@ -292,12 +273,12 @@ async def test_an_instance_killed_half_way_loses_nothing(cluster: Cluster) -> No
     members = await everyone_reports(cluster, RECOVERY_WITHIN)
     finished = asyncio.get_running_loop().time() - await crash
 
-    references = await stored_reports(cluster)
+    references = await stored_reports(cluster.url, [f"staff{n}" for n in range(MEMBERS)])
     told = await officer_notices(cluster, officers, references)
     assert [ref for ref in references if told[ref] == 0] == [], told
     assert max(told.values()) <= 2, told
     chats = transcripts(cluster, members)
-    common = usual(chats)
+    common = most_common(chats)
     missing = {user: missing_messages(t, common) for user, t in chats.items()}
     assert sum(missing.values()) == 0, {user: n for user, n in missing.items() if n}
     doubled = {user: extra_messages(t, common) for user, t in chats.items()}
