@@ -101,7 +101,17 @@ def database_url(
     if request.param == "sqlite":
         yield sqlite_copy(migrated_sqlite, tmp_path)
         return
-    template = request.getfixturevalue("pg_template")
+    yield from _pg_database(request.getfixturevalue("pg_template"))
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of its own (skipped when PostgreSQL is unreachable)."""
+    yield from _pg_database(pg_template)
+
+
+def _pg_database(template: str) -> Iterator[str]:
+    """A copy of the migrated template for one test, dropped after it."""
     name = f"qabot_t_{uuid.uuid4().hex[:12]}"
     _pg_admin(f"CREATE DATABASE {name} TEMPLATE {template}")
     yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"

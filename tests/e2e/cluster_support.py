@@ -7,36 +7,25 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import asyncpg
-import pytest
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
 from domain.clock import SystemClock
 from domain.roles import Role
 from handlers.usecases.people import add_enterprise, add_officer
-from tests.conftest import PG_ADMIN_URL, _dsn, _pg_admin, make_core
+from tests.conftest import _dsn, make_core
 from tests.e2e.telegram_support import BotProcess, Person
 from tests.fakes.fake_telegram import FakeTelegram, Json, StoredMessage
 
 # High enough that pacing never sets the pace, as in the benchmarks: these tests measure
 # that nothing is lost or doubled, not the platform limits (tests of pacing do that).
 UNPACED = {"TELEGRAM_MESSAGES_PER_SECOND": "100000", "TELEGRAM_CHAT_MESSAGES_PER_SECOND": "100000"}
-
-
-@pytest.fixture
-def pg_url(pg_template: str) -> Iterator[str]:
-    """A migrated PostgreSQL database of its own (skipped when PostgreSQL is unreachable)."""
-    name = f"qabot_c_{uuid.uuid4().hex[:12]}"
-    _pg_admin(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 async def query(url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:

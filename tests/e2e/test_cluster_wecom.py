@@ -31,7 +31,6 @@ from tests.e2e.cluster_support import (
     missing_messages,
     most_common,
     notices_once_all_arrived,
-    pg_url,  # noqa: F401, F811 (fixture)
     seed,
     stored_reports,
 )

@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 import bisect
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from bot.settings import Settings
 from domain.clock import FixedClock
 from handlers.core import Core
 from handlers.usecases.reminders import sweep
-from tests.conftest import PG_ADMIN_URL, _pg_admin, make_core
+from tests.conftest import make_core
 from tests.fakes.fake_telegram import FakeTelegram
 from tests.integration.test_outbox_telegram import contacts_due_a_digest
 
@@ -33,14 +32,6 @@ QABOT_PER_SECOND, FAKE_PER_SECOND = 150, 200
 # The work around each send through the real channel and the fake, all in this one process:
 # 17–35 ms measured while several people ran tests on the 2-core machine.
 WORK_PER_MESSAGE = 0.05
-
-
-@pytest.fixture
-def pg_url(pg_template: str) -> Iterator[str]:
-    name = f"qabot_t_{uuid.uuid4().hex[:12]}"
-    _pg_admin(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
