@@ -14,8 +14,8 @@ from bot.delivery import Sender
 class Channel(Sender, Protocol):
     """A running channel: receives updates, serves its HTTP routes, delivers replies."""
 
-    # Called after each handled update: `qabot run` wakes the outbox worker with it, so a
-    # turn's notifications to other people go out now.
+    # Called after a turn that queued notifications: `qabot run` wakes the outbox worker with
+    # it, so they go out now (the worker also looks every second).
     after_turn: Callable[[], None] | None
 
     def routes(self) -> list[BaseRoute]:

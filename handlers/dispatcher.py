@@ -48,7 +48,7 @@ from handlers.messages import IncomingEvent, Reply
 from handlers.payloads import InvalidPayload, Payload, RunCommand, SetLanguage, unpack
 from handlers.turn import Turn
 from handlers.usecases.people import person_seen
-from storage import inbox
+from storage import inbox, outbox
 from storage.models import ConversationState
 
 log = logging.getLogger(__name__)
@@ -115,10 +115,14 @@ class Handled:
     repeat: bool = False
     # The chat's person or their language changed (bound, /lang): per-chat menus are redone.
     person_changed: bool = False
+    # The turn queued notifications (storage/outbox.py): the delivery worker is woken for them.
+    notified: bool = False
 
 
-async def handle(core: Core, event: IncomingEvent) -> Handled:
-    """Handle one event: the replies for the same chat, and what the channel may need to know."""
+async def handle(core: Core, event: IncomingEvent, *, may_repeat: bool = True) -> Handled:
+    """Handle one event: the replies for the same chat, and what the channel may need to know.
+    `may_repeat=False` when the caller knows the update was never taken before (the inbox's
+    own rows in a single process): the turn then skips the look for an earlier run."""
     if not event.private:
         return Handled([private_chat_please()])
     event = cleaned(event)
@@ -128,7 +132,7 @@ async def handle(core: Core, event: IncomingEvent) -> Handled:
                 event = dataclasses.replace(event, file=await prefetched(event.file))
                 await registers.read_ahead(core, event)
             async with core.turn_slots():
-                handled = await _run_with_retries(core, event)
+                handled = await _run_with_retries(core, event, may_repeat)
         except Exception as error:
             if _unavailable(error):
                 raise StorageBusy(str(error)) from error
@@ -145,13 +149,15 @@ async def handle(core: Core, event: IncomingEvent) -> Handled:
         return handled
 
 
-async def _run_with_retries(core: Core, event: IncomingEvent) -> Handled:
+async def _run_with_retries(core: Core, event: IncomingEvent, may_repeat: bool) -> Handled:
     for _attempt in range(3):
         try:
-            return await _run_turn(core, event)
+            return await _run_turn(core, event, may_repeat)
         except (StaleDataError, IntegrityError) as error:
-            # Another instance changed the same row first: re-run on fresh data.
+            # Another instance changed the same row first: re-run on fresh data (and look for
+            # an earlier run of the update, in case that was the conflict).
             log.info("retrying turn %s after conflict: %s", event.update_key, error)
+            may_repeat = True
     return await _refuse(core, event, DomainError("error.busy"))
 
 
@@ -183,18 +189,26 @@ def _unavailable(error: Exception) -> bool:
     return any(word in reason for word in ("locked", "busy", "connect", "timeout"))
 
 
-async def _run_turn(core: Core, event: IncomingEvent) -> Handled:
+async def _run_turn(core: Core, event: IncomingEvent, may_repeat: bool) -> Handled:
     now = core.clock.now()
+    key = event.update_key
     try:
         async with core.sessions() as session, session.begin():
-            if event.update_key and not await inbox.first_time(session, event.update_key, now):
-                return await _kept(session, event.update_key)
+            if key and may_repeat and not await inbox.first_time(session, key, now):
+                return await _kept(session, key)
             turn = await _load_turn(core, session, event, now)
             before = _who(turn)
             await _route(turn)
             _save_state(session, turn.state, now)
-            await _keep(session, event.update_key, turn.replies)
-        return Handled(turn.replies, person_changed=_who(turn) != before)
+            if key and not may_repeat:
+                await inbox.handled_once(session, key, now, _as_json(turn.replies))
+            else:
+                await _keep(session, key, turn.replies)
+        return Handled(
+            turn.replies,
+            person_changed=_who(turn) != before,
+            notified=outbox.queued_in(session),
+        )
     except DomainError as refusal:
         # Everything the turn changed is rolled back: a refusal changes nothing.
         return await _refuse(core, event, refusal)
@@ -232,7 +246,11 @@ async def _keep(session: AsyncSession, update_key: str | None, replies: list[Rep
     "Delivery guarantees"). A file made for the reply (an export, a chart) is not kept: a
     re-send carries its text only; a report's attachments are references and do arrive."""
     if update_key and replies:
-        await inbox.keep_replies(session, update_key, [reply.to_json() for reply in replies])
+        await inbox.keep_replies(session, update_key, _as_json(replies))
+
+
+def _as_json(replies: list[Reply]) -> list[dict[str, object]]:
+    return [reply.to_json() for reply in replies]
 
 
 async def _kept(session: AsyncSession, update_key: str) -> Handled:

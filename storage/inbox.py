@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, delete, exists, func, literal, select, update
+from sqlalchemy import String, delete, exists, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,6 +67,16 @@ async def first_time(session: AsyncSession, update_key: str, now: datetime) -> b
         .returning(ProcessedUpdate.key)
     )
     return (await session.execute(statement)).first() is not None
+
+
+async def handled_once(
+    session: AsyncSession, update_key: str, now: datetime, replies: list[dict[str, Any]]
+) -> None:
+    """Record a turn that cannot have run before, with its replies, in one INSERT (instead of
+    `first_time` then `keep_replies`); a row already there raises IntegrityError."""
+    await session.execute(
+        insert(ProcessedUpdate).values(key=update_key, processed_at=now, replies=replies or None)
+    )
 
 
 async def keep_replies(

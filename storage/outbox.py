@@ -39,6 +39,9 @@ class Notification:
     urgent: bool = False
 
 
+_QUEUED = "outbox.queued"
+
+
 async def enqueue(session: AsyncSession, note: Notification, now: datetime) -> bool:
     """Queue a notification unless one with the same dedupe key exists; True if queued."""
     return await enqueue_many(session, [note], now) == 1
@@ -73,7 +76,14 @@ async def enqueue_many(
             .returning(OutboxMessage.id)
         )
         queued += len((await session.execute(statement)).scalars().all())
+    if queued:
+        session.info[_QUEUED] = True
     return queued
+
+
+def queued_in(session: AsyncSession) -> bool:
+    """Whether this session queued a notification (the turn wakes the delivery worker)."""
+    return bool(session.info.get(_QUEUED))
 
 
 async def claim_due(

@@ -38,6 +38,7 @@ from bot import metrics
 from bot.inbox import InboxWorker
 from bot.pacing import Limiter
 from bot.settings import Settings
+from bot.telegram.http import AiohttpRequest
 from bot.telegram.pacing import Pacer
 from bot.telegram.receiving import CHANNEL, event_for
 from bot.telegram.sending import TelegramSending, retry_after_seconds
@@ -74,6 +75,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 POLL_TIMEOUT = 10
+# Parsed updates kept for their turns; beyond this the oldest are parsed again from the inbox.
+PARSED_KEPT = 2000
 # Commands in the menu (setMyCommands), in this order; descriptions from the catalogue.
 MENU_COMMANDS = (
     "report",
@@ -111,7 +114,7 @@ class TelegramChannel(TelegramSending):
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
         self.settings = settings
         self.core = core
-        # Called after each handled update: `qabot run` wakes the outbox worker with it.
+        # Called after a turn that queued notifications: `qabot run` wakes the outbox worker.
         self.after_turn = after_turn
         self.webhook_url = settings.telegram_webhook_url
         self.webhook_secret = settings.webhook_secret
@@ -121,6 +124,8 @@ class TelegramChannel(TelegramSending):
             .base_url(settings.telegram_api_base_url)
             .base_file_url(settings.telegram_file_base_url)
             .updater(None)
+            .request(AiohttpRequest())
+            .get_updates_request(AiohttpRequest(connections=1))
             .rate_limiter(
                 pacer
                 or Pacer(
@@ -136,6 +141,8 @@ class TelegramChannel(TelegramSending):
         self._running = False
         # Polling: the newest update id stored (and so confirmed with the next getUpdates).
         self._newest: int | None = None
+        # Stored updates as received, by inbox key, until their turn (`_run_row`).
+        self._parsed: dict[str, Update] = {}
 
     # ---- lifecycle
     def routes(self) -> list[BaseRoute]:
@@ -260,6 +267,11 @@ class TelegramChannel(TelegramSending):
             return
         async with self.core.sessions() as session, session.begin():
             await inbox.store(session, arrivals, self.core.clock.now())
+        # The turn takes these parsed rather than parsing the stored JSON again.
+        for arrival, update in zip(arrivals, updates, strict=True):
+            self._parsed[arrival.key] = update
+        while len(self._parsed) > PARSED_KEPT:  # rows another instance took, or never ran
+            del self._parsed[next(iter(self._parsed))]
         metrics.current().record_received(CHANNEL, len(arrivals))
         self.inbox.arrived()
 
@@ -287,7 +299,7 @@ class TelegramChannel(TelegramSending):
 
     async def _run_row(self, row: InboxUpdate) -> None:
         """The inbox worker's step for one stored update; a busy database propagates."""
-        update = Update.de_json(row.body, self.bot)
+        update = self._parsed.pop(row.key, None) or Update.de_json(row.body, self.bot)
         try:
             await self._on_update(update, may_repeat=self.inbox.may_repeat(row))
         except StorageBusy:
@@ -304,13 +316,13 @@ class TelegramChannel(TelegramSending):
         if query is not None and not (may_repeat and await self._handled_before(event)):
             # Answered first: the spinner on the person's button stops while the turn runs.
             await self._answer(query)
-        handled = await handle(self.core, event)
+        handled = await handle(self.core, event, may_repeat=may_repeat)
         pressed = query.message.message_id if query is not None and query.message else None
         await self._send_replies(int(event.chat_id), handled.replies, pressed)
         # A repeat does not say what its first run changed: the menu is set again, in case.
         if handled.person_changed or handled.repeat:
             await self._set_chat_menu(event)
-        if self.after_turn is not None:
+        if handled.notified and self.after_turn is not None:
             self.after_turn()
 
     async def _handled_before(self, event: IncomingEvent) -> bool:

@@ -33,7 +33,7 @@ from bot.wecom.crypto import (
 from bot.wecom.receiving import CHANNEL, Callback, StaleTimestamp, _incoming_file, parse_callback
 from bot.wecom.sending import WeComSending
 from handlers.core import Core
-from handlers.dispatcher import StorageBusy, handle
+from handlers.dispatcher import Handled, StorageBusy, handle
 from handlers.i18n import translate
 from handlers.messages import IncomingEvent, Reply
 from handlers.usecases.notify import language_of
@@ -197,31 +197,31 @@ class WeComChannel(WeComSending):
         """The inbox worker's step for one stored callback; a busy database propagates."""
         callback = Callback(**row.body)
         try:
-            replies = await self._handle(callback)
+            handled = await self._handle(callback, may_repeat=self.inbox.may_repeat(row))
         except StorageBusy:
             raise
         except Exception:
             log.exception("WeCom update %s failed", callback.update_key)
             language = await self._language(callback.user_id)
-            replies = [Reply(text=translate(language, "error.internal"))]
-        if self.after_turn is not None:
+            handled = Handled([Reply(text=translate(language, "error.internal"))])
+        if handled.notified and self.after_turn is not None:
             self.after_turn()
         if callback.response_code:
             await self._mark_handled(callback.user_id, callback.response_code)
-        await self._send_replies(callback, replies)
+        await self._send_replies(callback, handled.replies)
 
-    async def _handle(self, callback: Callback) -> list[Reply]:
+    async def _handle(self, callback: Callback, may_repeat: bool) -> Handled:
         if callback.media_id is None:
-            return (await handle(self.core, self._event(callback))).replies
+            return await handle(self.core, self._event(callback), may_repeat=may_repeat)
         try:
             async with self.api.media(callback.media_id) as response:
                 incoming = _incoming_file(response, callback)
-                handled = await handle(self.core, self._event(callback, file=incoming))
-                return handled.replies
+                event = self._event(callback, file=incoming)
+                return await handle(self.core, event, may_repeat=may_repeat)
         except (WeComApiError, WeComUnreachable) as error:
             log.warning("WeCom media %s not downloaded: %s", callback.media_id, error)
             language = await self._language(callback.user_id)
-            return [Reply(text=translate(language, "wecom.media_failed"))]
+            return Handled([Reply(text=translate(language, "wecom.media_failed"))])
 
     async def _language(self, user: str) -> str:
         async with self.core.sessions() as session:

@@ -213,10 +213,19 @@ async def person_seen(
     return None if person.deactivated_at is not None else person
 
 
+# "Seen" is stamped at most once a minute per account: most turns then write nothing for it
+# (issue 10, a lean turn). The cost: between two channels used within the same minute the
+# notifications may follow the one used a few seconds earlier.
+SEEN_GRANULARITY = timedelta(minutes=1)
+
+
 def _seen(identity: ChannelIdentity, chat_id: str, now: datetime) -> None:
-    identity.last_seen_at = now
-    identity.chat_id = chat_id
-    identity.unreachable_since = None
+    if identity.chat_id != chat_id:
+        identity.chat_id = chat_id
+    if identity.unreachable_since is not None:
+        identity.unreachable_since = None
+    if now - identity.last_seen_at >= SEEN_GRANULARITY or now < identity.last_seen_at:
+        identity.last_seen_at = now
 
 
 class BindThrottled(DomainError):
