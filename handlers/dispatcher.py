@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -260,10 +261,18 @@ async def _kept(session: AsyncSession, update_key: str) -> Handled:
     return Handled([Reply.from_json(data) for data in kept], repeat=True)
 
 
+# Built once (SQLAlchemy then finds its compiled form by identity): this runs on every turn.
+_STATE = select(ConversationState).where(
+    ConversationState.channel == bindparam("channel"),
+    ConversationState.chat_id == bindparam("chat_id"),
+)
+
+
 async def _load_turn(
     core: Core, session: AsyncSession, event: IncomingEvent, now: datetime
 ) -> Turn:
-    state = await session.get(ConversationState, (event.channel, event.chat_id))
+    params = {"channel": event.channel, "chat_id": event.chat_id}
+    state = (await session.scalars(_STATE, params)).first()
     if state is None:
         state = ConversationState(
             channel=event.channel, chat_id=event.chat_id, data={}, updated_at=now

@@ -10,9 +10,20 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, delete, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    String,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +47,10 @@ class Arrival:
     body: dict[str, Any]
 
 
+# Hot statements run on the tables, not the mapped classes: no ORM bulk machinery per update.
+_INBOX = cast(Table, InboxUpdate.__table__)
+
+
 async def store(session: AsyncSession, arrivals: list[Arrival], now: datetime) -> int:
     """Store a batch in one statement, skipping keys already stored; return how many are new."""
     if not arrivals:
@@ -47,10 +62,10 @@ async def store(session: AsyncSession, arrivals: list[Arrival], now: datetime) -
         for a in arrivals
     ]
     statement = (
-        insert(InboxUpdate)
+        insert(_INBOX)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["key"])
-        .returning(InboxUpdate.id)
+        .returning(_INBOX.c.id)
     )
     return len((await session.execute(statement)).scalars().all())
 
@@ -75,8 +90,12 @@ async def handled_once(
     """Record a turn that cannot have run before, with its replies, in one INSERT (instead of
     `first_time` then `keep_replies`); a row already there raises IntegrityError."""
     await session.execute(
-        insert(ProcessedUpdate).values(key=update_key, processed_at=now, replies=replies or None)
+        _HANDLED_ONCE, {"key": update_key, "processed_at": now, "replies": replies or None}
     )
+
+
+# Built once, on the table rather than the mapped class (no ORM bulk machinery): every turn.
+_HANDLED_ONCE = insert(cast(Table, ProcessedUpdate.__table__))
 
 
 async def keep_replies(
@@ -154,9 +173,14 @@ async def waiting(session: AsyncSession, channel: str, chat_id: str) -> list[Inb
 
 
 async def mark_done(session: AsyncSession, ids: Collection[int], now: datetime) -> None:
-    await session.execute(
-        update(InboxUpdate).where(InboxUpdate.id.in_(list(ids))).values(done_at=now)
-    )
+    await session.execute(_MARK_DONE, {"ids": list(ids), "done_at": now})
+
+
+_MARK_DONE = (
+    update(_INBOX)
+    .where(_INBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(done_at=bindparam("done_at"))
+)
 
 
 @dataclass

@@ -183,10 +183,11 @@ async def test_a_long_turn_keeps_its_chat_the_lease_is_renewed_while_it_runs(
     holder = InboxWorker(instances(), CHANNEL, slow, holder="a")
     other_instance = InboxWorker(instances(), CHANNEL, other, holder="b")
     await holder.start()
-    await other_instance.start()
     try:
         await store(holder, f"{CHANNEL}:y:0", "y", {"n": 0})
         await asyncio.wait_for(in_turn.wait(), 10)
+        # Started once the holder has the chat: before, its idle look could take row 0 first.
+        await other_instance.start()
         acquired = clock.now()
         for n in range(1, 4):  # 45 s of one turn, half again the lease's term
             clock.advance(LEASE_TTL / 2)

@@ -34,6 +34,7 @@ from bot.web import build_app
 from bot.wecom import WeComChannel
 from domain.clock import FixedClock
 from handlers.core import Core
+from handlers.dispatcher import Handled
 from handlers.messages import OutgoingFile, Reply
 from handlers.usecases.people import person_for_identity
 from storage import outbox
@@ -565,9 +566,9 @@ async def test_callback_is_answered_before_the_work_is_done(
     release = asyncio.Event()
     real_handle = wecom.channel._handle
 
-    async def slow_handle(callback: Any) -> list[Reply]:
+    async def slow_handle(callback: Any, may_repeat: bool) -> Handled:
         await release.wait()  # as if the database or WeCom were slow
-        return await real_handle(callback)
+        return await real_handle(callback, may_repeat)
 
     monkeypatch.setattr(wecom.channel, "_handle", slow_handle)
     body, query = wecom.encrypt(wecom.message("someone", "text", Content="/help"))
@@ -587,9 +588,9 @@ async def test_callback_is_answered_once_the_message_is_in_the_inbox(
     release = asyncio.Event()
     real_handle = wecom.channel._handle
 
-    async def held_handle(callback: Any) -> list[Reply]:
+    async def held_handle(callback: Any, may_repeat: bool) -> Handled:
         await release.wait()
-        return await real_handle(callback)
+        return await real_handle(callback, may_repeat)
 
     monkeypatch.setattr(wecom.channel, "_handle", held_handle)
     inner = wecom.message("zhangsan", "text", Content=f"/start {world.enterprise[1]}")
@@ -890,9 +891,9 @@ async def test_quick_messages_of_one_member_are_answered_in_order(
     real_handle = wecom.channel._handle
     delays = iter([0.2, 0.1, 0.0])
 
-    async def uneven_handle(callback: Any) -> list[Reply]:
+    async def uneven_handle(callback: Any, may_repeat: bool) -> Handled:
         await asyncio.sleep(next(delays))  # the first message is the slowest to handle
-        return await real_handle(callback)
+        return await real_handle(callback, may_repeat)
 
     monkeypatch.setattr(wecom.channel, "_handle", uneven_handle)
     before = len(wecom.fake.sent)
