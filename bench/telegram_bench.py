@@ -1,13 +1,16 @@
 """Telegram benchmark (issues 3 and 10): N simulated people through the fake Bot API.
 
-For each run, three bots are measured against the same fake server (tests/fakes/fake_telegram.py):
+For each run, four bots are measured against the same fake server (tests/fakes/fake_telegram.py):
 - qabot: the real Telegram channel (bot/telegram/) with the inbox and the conversation core on a
   fresh SQLite (or PostgreSQL) database, in its own process, long polling;
 - echo: a bare python-telegram-bot Application (run_polling, one MessageHandler that answers
   with the text it got), in its own process: the floor set by the library and the HTTP round trip;
 - durable echo: the same, but each update is first stored durably in SQLite (one transaction per
   update: update id + chat state, WAL, synchronous=NORMAL), then answered — what a careful
-  hand-written PTB bot pays for durability.
+  hand-written PTB bot pays for durability;
+- durable echo, aiohttp: the same on the Bot API client qabot uses (bot/telegram/http.py) instead
+  of python-telegram-bot's default httpx one, whose connection pool costs CPU quadratic in the
+  requests in flight (at 200 people the httpx anchors spend ~8 ms of CPU per update, ~2 ms at 20).
 
 Workloads, every person acting as soon as the previous answer arrives (no think time):
 - echo     — text → the same text back;
@@ -38,6 +41,7 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +51,8 @@ sys.path.insert(0, str(ROOT))
 from tests.fakes.fake_telegram import FakeTelegram, StoredMessage  # noqa: E402
 
 TOKEN = "424242:BENCH-token"
+# The python-telegram-bot anchors, in the order they run.
+ANCHORS = ("echo", "durable echo", "durable echo, aiohttp")
 
 
 # --------------------------------------------------------------------------- the bots
@@ -55,30 +61,24 @@ TOKEN = "424242:BENCH-token"
 def serve_echo() -> None:
     """A bare python-telegram-bot echo bot."""
     from telegram import Update
-    from telegram.ext import Application, ContextTypes, MessageHandler, filters
+    from telegram.ext import ContextTypes, MessageHandler, filters
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.message is not None and update.message.text is not None
         await update.message.reply_text(update.message.text)
 
-    application = (
-        Application.builder()
-        .token(os.environ["TELEGRAM_BOT_TOKEN"])
-        .base_url(os.environ["TELEGRAM_API_BASE_URL"])
-        .base_file_url(os.environ["TELEGRAM_FILE_BASE_URL"])
-        .concurrent_updates(True)
-        .build()
-    )
+    application = _echo_application("httpx")
     application.add_handler(MessageHandler(filters.TEXT, echo))
     application.run_polling(drop_pending_updates=False, close_loop=False)
 
 
-def serve_durable_echo() -> None:
-    """python-telegram-bot echo that stores each update durably in SQLite before answering."""
+def serve_durable_echo(http: str = "httpx") -> None:
+    """python-telegram-bot echo that stores each update durably in SQLite before answering;
+    `http="aiohttp"`: on the same Bot API client as qabot (bot/telegram/http.py)."""
     import sqlite3
 
     from telegram import Update
-    from telegram.ext import Application, ContextTypes, MessageHandler, filters
+    from telegram.ext import ContextTypes, MessageHandler, filters
 
     database = sqlite3.connect(
         Path(os.environ["QABOT_DATA_DIR"]) / "durable-echo.sqlite3", isolation_level=None
@@ -101,16 +101,28 @@ def serve_durable_echo() -> None:
         database.execute("COMMIT")
         await update.message.reply_text(update.message.text)
 
-    application = (
+    application = _echo_application(http)
+    application.add_handler(MessageHandler(filters.TEXT, echo))
+    application.run_polling(drop_pending_updates=False, close_loop=False)
+
+
+def _echo_application(http: str) -> Any:
+    from telegram.ext import Application
+
+    builder = (
         Application.builder()
         .token(os.environ["TELEGRAM_BOT_TOKEN"])
         .base_url(os.environ["TELEGRAM_API_BASE_URL"])
         .base_file_url(os.environ["TELEGRAM_FILE_BASE_URL"])
         .concurrent_updates(True)
-        .build()
     )
-    application.add_handler(MessageHandler(filters.TEXT, echo))
-    application.run_polling(drop_pending_updates=False, close_loop=False)
+    if http == "aiohttp":
+        from bot.telegram.http import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest()).get_updates_request(
+            AiohttpRequest(connections=1)
+        )
+    return builder.build()
 
 
 def serve_qabot() -> None:
@@ -335,7 +347,7 @@ async def one_run(users: int, rounds: int, database: str) -> list[Result]:
     results = []
     with tempfile.TemporaryDirectory(prefix="qabot-bench-") as tmp:
         folder = Path(tmp)
-        for kind in ("echo", "durable echo", "qabot"):
+        for kind in ANCHORS + ("qabot",):
             async with FakeTelegram(token=TOKEN, enforce_rate_limits=False) as tg:
                 inbox = Inbox()
                 inbox.attach(tg)
@@ -366,9 +378,12 @@ async def one_run(users: int, rounds: int, database: str) -> list[Result]:
                 env["QABOT_REMIND_AT"] = "23:59"  # no daily sweep during the bench
                 process = await start_bot(kind, tg, env)
                 try:
-                    for person in people:  # bind (not measured)
+
+                    async def bind(person: Person, code: str = code) -> None:  # not measured
                         await person.text(f"/start {code}", "Bound")
                         await person.drain()
+
+                    await asyncio.gather(*(bind(person) for person in people))
 
                     async def my_reports(person: Person) -> list[float]:
                         return [await person.text("/myreports", "QP-")]
@@ -436,8 +451,11 @@ def table(runs: list[list[Result]]) -> str:
 
 def ratios(runs: list[list[Result]]) -> str:
     """qabot's throughput over the durable echo's, per workload, in the same run."""
-    lines = ["| database | people | workload | qabot ÷ durable echo | qabot ÷ bare echo |"]
-    lines.append("|---|---:|---|---:|---:|")
+    lines = [
+        "| database | people | workload | qabot ÷ durable echo | qabot ÷ durable echo, aiohttp "
+        "| qabot ÷ bare echo |"
+    ]
+    lines.append("|---|---:|---|---:|---:|---:|")
     first = runs[0]
     for index, result in enumerate(first):
         if result.bot != "qabot" or "whole" in result.workload:
@@ -448,12 +466,15 @@ def ratios(runs: list[list[Result]]) -> str:
             for i, r in enumerate(first)
             if r.bot != "qabot" and (r.users, r.database) == (result.users, result.database)
         }
-        durable = statistics.median(run[anchors["durable echo"]].throughput for run in runs)
-        bare = statistics.median(run[anchors["echo"]].throughput for run in runs)
         mine = statistics.median(r.throughput for r in same)
+        shares = [
+            mine / statistics.median(run[anchors[anchor]].throughput for run in runs)
+            for anchor in ("durable echo", "durable echo, aiohttp", "echo")
+        ]
         lines.append(
             f"| {result.database} | {result.users} | {result.workload} | "
-            f"{mine / durable:.2f} | {mine / bare:.2f} |"
+            + " | ".join(f"{share:.2f}" for share in shares)
+            + " |"
         )
     return "\n".join(lines)
 
@@ -483,8 +504,11 @@ async def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--serve":
-        {"echo": serve_echo, "durable echo": serve_durable_echo, "qabot": serve_qabot}[
-            sys.argv[2]
-        ]()
+        {
+            "echo": serve_echo,
+            "durable echo": serve_durable_echo,
+            "durable echo, aiohttp": partial(serve_durable_echo, "aiohttp"),
+            "qabot": serve_qabot,
+        }[sys.argv[2]]()
     else:
         asyncio.run(main())

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, literal, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -50,7 +50,7 @@ from handlers.payloads import InvalidPayload, Payload, RunCommand, SetLanguage, 
 from handlers.turn import Turn
 from handlers.usecases.people import person_seen
 from storage import inbox, outbox
-from storage.models import ConversationState
+from storage.models import ChannelIdentity, ConversationState, Person
 
 log = logging.getLogger(__name__)
 
@@ -261,24 +261,41 @@ async def _kept(session: AsyncSession, update_key: str) -> Handled:
     return Handled([Reply.from_json(data) for data in kept], repeat=True)
 
 
-# Built once (SQLAlchemy then finds its compiled form by identity): this runs on every turn.
-_STATE = select(ConversationState).where(
-    ConversationState.channel == bindparam("channel"),
-    ConversationState.chat_id == bindparam("chat_id"),
+# What a turn needs, in one statement built once (SQLAlchemy then finds its compiled form by
+# identity): the chat's state and the account's identity and person, each maybe missing.
+_ONE_ROW = select(literal(1).label("one")).subquery()
+_TURN = (
+    select(ConversationState, ChannelIdentity, Person)
+    .select_from(_ONE_ROW)
+    .outerjoin(
+        ConversationState,
+        and_(
+            ConversationState.channel == bindparam("channel"),
+            ConversationState.chat_id == bindparam("chat_id"),
+        ),
+    )
+    .outerjoin(
+        ChannelIdentity,
+        and_(
+            ChannelIdentity.channel == bindparam("channel"),
+            ChannelIdentity.external_id == bindparam("external_id"),
+        ),
+    )
+    .outerjoin(Person, Person.id == ChannelIdentity.person_id)
 )
 
 
 async def _load_turn(
     core: Core, session: AsyncSession, event: IncomingEvent, now: datetime
 ) -> Turn:
-    params = {"channel": event.channel, "chat_id": event.chat_id}
-    state = (await session.scalars(_STATE, params)).first()
+    params = {"channel": event.channel, "chat_id": event.chat_id, "external_id": event.user_id}
+    state, identity, person = (await session.execute(_TURN, params)).one()
     if state is None:
         state = ConversationState(
             channel=event.channel, chat_id=event.chat_id, data={}, updated_at=now
         )
         session.add(state)
-    person = await person_seen(session, event.channel, event.user_id, event.chat_id, now)
+    person = person_seen(identity, person, event.chat_id, now)
     return Turn(core=core, session=session, event=event, state=state, person=person, now=now)
 
 

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -192,28 +192,13 @@ async def person_for_identity(
     return None if identity is None else await session.get(Person, identity.person_id)
 
 
-# One statement for both, built once: this runs on every turn.
-_PERSON_SEEN = (
-    select(ChannelIdentity, Person)
-    .join(Person, Person.id == ChannelIdentity.person_id)
-    .where(
-        ChannelIdentity.channel == bindparam("channel"),
-        ChannelIdentity.external_id == bindparam("external_id"),
-    )
-)
-
-
-async def person_seen(
-    session: AsyncSession, channel: str, external_id: str, chat_id: str, now: datetime
+def person_seen(
+    identity: ChannelIdentity | None, person: Person | None, chat_id: str, now: datetime
 ) -> Person | None:
-    """The person bound to this account, remembered as just seen here (notifications
-    follow the channel used last); None for an unbound account."""
-    found = (
-        await session.execute(_PERSON_SEEN, {"channel": channel, "external_id": external_id})
-    ).first()
-    if found is None:
+    """The person bound to the account talking (loaded with the turn), remembered as just
+    seen here (notifications follow the channel used last); None for an unbound account."""
+    if identity is None or person is None:
         return None
-    identity, person = found
     _seen(identity, chat_id, now)
     # A deactivated officer's chats read as unbound: no reports, no commitments, no actions.
     return None if person.deactivated_at is not None else person
