@@ -289,13 +289,13 @@ async def _load_turn(
     core: Core, session: AsyncSession, event: IncomingEvent, now: datetime
 ) -> Turn:
     params = {"channel": event.channel, "chat_id": event.chat_id, "external_id": event.user_id}
-    state, identity, person = (await session.execute(_TURN, params)).one()
+    state, identity, bound = (await session.execute(_TURN, params)).one()
     if state is None:
         state = ConversationState(
             channel=event.channel, chat_id=event.chat_id, data={}, updated_at=now
         )
         session.add(state)
-    person = person_seen(identity, person, event.chat_id, now)
+    person = person_seen(identity, bound, event.chat_id, now)
     return Turn(core=core, session=session, event=event, state=state, person=person, now=now)
 
 
