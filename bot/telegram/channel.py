@@ -118,14 +118,16 @@ class TelegramChannel(TelegramSending):
         self.after_turn = after_turn
         self.webhook_url = settings.telegram_webhook_url
         self.webhook_secret = settings.webhook_secret
+        # Bot API calls, and the long poll on a connection of its own.
+        self._requests = (AiohttpRequest(), AiohttpRequest(connections=1))
         self.application = (
             Application.builder()
             .token(settings.telegram_bot_token)
             .base_url(settings.telegram_api_base_url)
             .base_file_url(settings.telegram_file_base_url)
             .updater(None)
-            .request(AiohttpRequest())
-            .get_updates_request(AiohttpRequest(connections=1))
+            .request(self._requests[0])
+            .get_updates_request(self._requests[1])
             .rate_limiter(
                 pacer
                 or Pacer(
@@ -152,7 +154,7 @@ class TelegramChannel(TelegramSending):
 
     async def start(self) -> None:
         """getMe, the command menu, then the webhook registration or the polling loop."""
-        await self.application.initialize()
+        await self._initialize()
         await self.application.start()
         self._running = True
         await self._set_commands()
@@ -174,7 +176,17 @@ class TelegramChannel(TelegramSending):
 
     async def open_for_sending(self) -> None:
         """Able to send (outbox, `qabot remind`) without receiving: no polling, no webhook."""
-        await self.application.initialize()
+        await self._initialize()
+
+    async def _initialize(self) -> None:
+        """getMe. Refused (a wrong token or address): the HTTP sessions opened for it are
+        closed here, as python-telegram-bot does not shut down what never initialised."""
+        try:
+            await self.application.initialize()
+        except BaseException:
+            for request in self._requests:
+                await request.shutdown()
+            raise
 
     async def close_for_sending(self) -> None:
         await self.application.shutdown()
