@@ -4,6 +4,7 @@ clock, the conversation core, and demo-like master data."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import shutil
 import uuid
@@ -28,6 +29,46 @@ from storage.migrate import upgrade
 PG_ADMIN_URL = os.environ.get("QABOT_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 # Monday 2026-11-30 10:00 in Asia/Shanghai: a working day, inside office hours.
 MONDAY_10AM = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+
+# With parallel workers (pytest-xdist, see pyproject) the tests marked `wallclock` run alone:
+# they measure real time, which the other workers' load would stretch. They come first, one
+# after another on one worker, holding the turn for themselves; every other test shares it.
+# New tests wait at the gate while a `wallclock` one waits for the running ones to finish.
+LOCKS = ("gate.lock", "turn.lock")
+_alone: list[int] = []  # the gate and the turn, held from the first to the last of them
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        items.sort(key=lambda item: item.get_closest_marker("wallclock") is None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # one process: nothing else runs meanwhile
+        return (yield)
+    folder = Path(item.config._tmp_path_factory.getbasetemp()).parent  # type: ignore[attr-defined]
+    if item.get_closest_marker("wallclock") is None:
+        with open(folder / LOCKS[0], "a") as gate, open(folder / LOCKS[1], "a") as turn:
+            fcntl.flock(gate, fcntl.LOCK_EX)
+            fcntl.flock(turn, fcntl.LOCK_SH)
+            fcntl.flock(gate, fcntl.LOCK_UN)
+            try:
+                return (yield)
+            finally:
+                fcntl.flock(turn, fcntl.LOCK_UN)
+    if not _alone:
+        _alone.extend(os.open(folder / name, os.O_RDWR | os.O_CREAT) for name in LOCKS)
+        fcntl.flock(_alone[0], fcntl.LOCK_EX)
+        fcntl.flock(_alone[1], fcntl.LOCK_EX)
+    try:
+        return (yield)
+    finally:
+        if nextitem is None or nextitem.get_closest_marker("wallclock") is None:
+            for held in reversed(_alone):
+                os.close(held)  # which lets go of its lock
+            _alone.clear()
 
 
 def _pg_reachable() -> bool:

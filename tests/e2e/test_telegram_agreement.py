@@ -15,7 +15,7 @@ from handlers.core import Core
 from handlers.usecases.agreements import AgreementTerms, set_terms
 from handlers.usecases.reminders import sweep
 from tests.conftest import World, make_core
-from tests.e2e.telegram_support import BotProcess, Person
+from tests.e2e.telegram_support import BotProcess, Person, faster_chats
 from tests.e2e.test_telegram_polling import tg, world, world_db  # noqa: F401 (fixtures)
 from tests.fakes.fake_telegram import FakeTelegram
 
@@ -41,7 +41,7 @@ async def test_an_ended_agreement_prompts_both_sides_and_stores_their_ratings(
     world_db: tuple[str, World],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    bot = BotProcess(tg, world_db[0], tmp_path)
+    bot = BotProcess(faster_chats(tg), world_db[0], tmp_path)  # pacing is not the point here
     await bot.start()
     try:
         # Both sides bind on Telegram; the agreement ends on the day of the sweep.

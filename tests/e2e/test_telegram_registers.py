@@ -21,7 +21,7 @@ from handlers.usecases.people import add_enterprise
 from handlers.usecases.registers import RegisterDraft, add_entry
 from handlers.usecases.reminders import sweep
 from tests.conftest import World
-from tests.e2e.telegram_support import TOKEN, USERNAME
+from tests.e2e.telegram_support import TOKEN, USERNAME, faster_chats
 from tests.fakes.certificates import cjk_font_path, render_certificate, sample_fields
 from tests.fakes.fake_telegram import FakeTelegram, StoredMessage
 from tests.integration.test_common_problems import PROBLEMS
@@ -41,6 +41,7 @@ class Bot:
             telegram_bot_token=tg.token,
             telegram_api_base_url=tg.base_url,
             telegram_file_base_url=tg.base_file_url,
+            telegram_chat_messages_per_second=tg.chat_rate,  # paced to the fake's limit
             _env_file=None,  # type: ignore[call-arg]
         )
         self.channel = TelegramChannel(settings, core)
@@ -81,7 +82,7 @@ class Bot:
 @pytest.fixture
 async def bot(core: Core) -> AsyncIterator[Bot]:
     async with FakeTelegram(token=TOKEN, username=USERNAME) as tg:
-        running = Bot(core, tg)
+        running = Bot(core, faster_chats(tg))  # many messages to a chat; pacing is not the point
         await running.channel.start()
         try:
             yield running

@@ -12,7 +12,7 @@ from domain.clock import SystemClock
 from domain.roles import Role
 from handlers.usecases.people import add_officer
 from tests.conftest import World, build_world, make_core, sqlite_copy
-from tests.e2e.telegram_support import TOKEN, USERNAME, BotProcess, Person
+from tests.e2e.telegram_support import TOKEN, USERNAME, BotProcess, Person, faster_chats
 from tests.e2e.test_telegram_polling import (
     JPEG,
     bind_officer,
@@ -46,7 +46,7 @@ async def world_db(migrated_sqlite: Path, tmp_path: Path) -> tuple[str, World, s
 @pytest.fixture
 async def tg() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram(token=TOKEN, username=USERNAME) as fake:
-        yield fake
+        yield faster_chats(fake)  # a long conversation in one chat; its pacing is not the point
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ Bot API) and WeCom (the callback against the fake WeCom server)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,14 @@ from handlers.core import Core
 from tests.conftest import World
 from tests.e2e import test_telegram_polling as polling
 from tests.e2e import test_wecom_channel as wecom_e2e
-from tests.e2e.telegram_support import BotProcess, Person, afternoon_zone
+from tests.e2e.telegram_support import (
+    TOKEN,
+    USERNAME,
+    BotProcess,
+    Person,
+    afternoon_zone,
+    faster_chats,
+)
 from tests.e2e.test_telegram_polling import (
     bind_officer,
     bind_staff,
@@ -26,9 +34,16 @@ from tests.integration.test_typed_input import reports_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-# The fixtures of the Telegram and WeCom end-to-end modules, used here as they are there.
-bot, tg, world, world_db = polling.bot, polling.tg, polling.world, polling.world_db
+# The fixtures of the Telegram and WeCom end-to-end modules, used here as they are there…
+bot, world, world_db = polling.bot, polling.world, polling.world_db
 wecom = wecom_e2e.wecom
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    """…but for chats faster than Telegram's 1 message a second: pacing is not the point."""
+    async with FakeTelegram(token=TOKEN, username=USERNAME) as fake:
+        yield faster_chats(fake)
 
 
 def tomorrow_in_the_bots_zone() -> str:

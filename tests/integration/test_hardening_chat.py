@@ -6,6 +6,7 @@ import asyncio
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from domain.clock import FixedClock
@@ -89,6 +90,7 @@ class TestGroupChats:
 
 
 class TestCodeGuessing:
+    @pytest.mark.wallclock
     async def test_thirty_wrong_codes_from_ten_chats_are_throttled_and_audited(
         self, any_core: Core
     ) -> None:

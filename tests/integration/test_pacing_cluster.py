@@ -43,6 +43,7 @@ async def instances(pg_url: str, clock: FixedClock, tmp_path: Path) -> AsyncIter
         await core.sessions.kw["bind"].dispose()
 
 
+@pytest.mark.wallclock
 async def test_two_instances_send_600_digests_within_the_limits_and_no_slower(
     instances: list[Core],
 ) -> None:
@@ -84,6 +85,7 @@ async def test_two_instances_send_600_digests_within_the_limits_and_no_slower(
     assert least - 0.1 <= elapsed <= least + DIGESTS * WORK_PER_MESSAGE
 
 
+@pytest.mark.wallclock
 async def test_two_instances_sharing_the_bot_s_budget_send_at_its_rate_not_twice_it(
     instances: list[Core],
 ) -> None:
@@ -109,6 +111,7 @@ async def test_two_instances_sharing_the_bot_s_budget_send_at_its_rate_not_twice
     assert busiest <= QABOT_PER_SECOND + 10 < FAKE_PER_SECOND
 
 
+@pytest.mark.wallclock
 async def test_one_chat_s_messages_from_two_instances_keep_the_chat_s_rate(
     instances: list[Core],
 ) -> None:

@@ -7,6 +7,8 @@ import asyncio
 import time as clock
 from datetime import date, time
 
+import pytest
+
 from bot.scheduler import Scheduler
 from domain.clock import FixedClock
 from handlers.core import Core
@@ -14,6 +16,7 @@ from tests.conftest import World
 from tests.integration.test_reminders import bind_people, set_due
 
 
+@pytest.mark.wallclock
 async def test_a_slow_sweep_does_not_stall_the_event_loop(core: Core, world: World) -> None:
     await bind_people(core, world)
     # Written before input was bounded to 2000-2100 (a typo for 2026). Working days are counted

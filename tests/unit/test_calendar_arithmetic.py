@@ -43,6 +43,7 @@ def test_spring_festival_2026_is_counted() -> None:
     assert cal.add_working_days(date(2026, 2, 13), 2) == date(2026, 2, 24)
 
 
+@pytest.mark.wallclock
 def test_a_far_due_date_costs_no_more_than_a_near_one() -> None:
     cal = WorkingCalendar()
     started = time.perf_counter()
