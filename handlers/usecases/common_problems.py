@@ -24,12 +24,14 @@ MAX_COMPARED = 2000
 
 
 def report_text(report: Report) -> str:
-    return f"{report.product}\n{report.description}"
+    return _text(report.product, report.description)
 
 
-async def _recent(
-    session: AsyncSession, since: datetime, until: datetime | None = None
-) -> list[tuple[Report, Enterprise]]:
+def _text(product: str, description: str) -> str:
+    return f"{product}\n{description}"
+
+
+async def _recent(session: AsyncSession, since: datetime) -> list[tuple[Report, Enterprise]]:
     query = (
         select(Report, Enterprise)
         .join(Enterprise, Report.enterprise_id == Enterprise.id)
@@ -37,26 +39,43 @@ async def _recent(
         .order_by(Report.submitted_at.desc(), Report.id.desc())
         .limit(MAX_COMPARED)
     )
-    if until is not None:
-        query = query.where(Report.submitted_at <= until)
     return [(report, enterprise) for report, enterprise in (await session.execute(query)).all()]
 
 
 async def similar_earlier(
     session: AsyncSession, report: Report, now: datetime
 ) -> list[tuple[Report, Enterprise]]:
-    """Earlier reports of other enterprises in the last 90 days like this one, best first."""
-    earlier = [
-        (other, enterprise)
-        for other, enterprise in await _recent(session, now - timedelta(days=LOOKBACK_DAYS), now)
-        if other.id != report.id and other.enterprise_id != report.enterprise_id
-    ]
-    if not earlier:
+    """Earlier reports of other enterprises in the last 90 days like this one, best first.
+    Only their words are read for the comparison (this runs in the submitting turn, up to
+    2,000 reports); the reports found are loaded after."""
+    candidates = (
+        await session.execute(
+            select(Report.id, Report.product, Report.description)
+            .where(
+                Report.submitted_at >= now - timedelta(days=LOOKBACK_DAYS),
+                Report.submitted_at <= now,
+                Report.id != report.id,
+                Report.enterprise_id != report.enterprise_id,
+            )
+            .order_by(Report.submitted_at.desc(), Report.id.desc())
+            .limit(MAX_COMPARED)
+        )
+    ).all()
+    if not candidates:
         return []
-    texts = [report_text(other) for other, _ in earlier] + [report_text(report)]
+    texts = [_text(product, description) for _, product, description in candidates]
     # CPU work (0.1–0.5 s over 2,000 reports): off the event loop, other chats go on.
-    found = await asyncio.to_thread(similar_to_last, texts)
-    return [earlier[index] for index, _score in found]
+    found = await asyncio.to_thread(similar_to_last, [*texts, report_text(report)])
+    ids = [candidates[index].id for index, _score in found]
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(Report, Enterprise)
+        .join(Enterprise, Report.enterprise_id == Enterprise.id)
+        .where(Report.id.in_(ids))
+    )
+    loaded = {found_report.id: (found_report, enterprise) for found_report, enterprise in rows}
+    return [loaded[report_id] for report_id in ids]
 
 
 def common_industry(enterprise: Enterprise, similar: list[tuple[Report, Enterprise]]) -> str | None:
