@@ -56,13 +56,13 @@ async def store(session: AsyncSession, arrivals: list[Arrival], now: datetime) -
     if not arrivals:
         return 0
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
     rows = [
         dict(key=a.key, channel=a.channel, chat_id=a.chat_id, body=a.body, received_at=now)
         for a in arrivals
     ]
     statement = (
-        insert(_INBOX)
+        upsert(_INBOX)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(_INBOX.c.id)
@@ -74,9 +74,9 @@ async def first_time(session: AsyncSession, update_key: str, now: datetime) -> b
     """Record an update id as handled in this transaction; False if it was handled before.
     One statement, no look-up first; a concurrent turn with the same id waits for ours."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(ProcessedUpdate)
+        upsert(ProcessedUpdate)
         .values(key=update_key, processed_at=now)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(ProcessedUpdate.key)

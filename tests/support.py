@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from itertools import count
 
 from handlers.core import Core
-from handlers.dispatcher import handle
+from handlers.dispatcher import Handled, handle
 from handlers.messages import Button, IncomingEvent, IncomingFile, Reply
 
 _updates = count(1)
@@ -22,6 +22,8 @@ class Chat:
     channel: str = "test"
     language: str | None = None
     replies: list[Reply] = field(default_factory=list)
+    # The latest turn's whole result (notified, person_changed, repeat).
+    handled: Handled | None = None
 
     async def send(self, text: str) -> list[Reply]:
         return await self._event(
@@ -75,7 +77,8 @@ class Chat:
         )
 
     async def _event(self, event: IncomingEvent) -> list[Reply]:
-        replies = (await handle(self.core, event)).replies
+        self.handled = await handle(self.core, event)
+        replies = self.handled.replies
         for reply in replies:
             for text in (reply.text, reply.title or ""):
                 leaked = [

@@ -268,6 +268,36 @@ class TestReportConversation:
             state = await session.get(ConversationState, ("test", "staff"))
         assert state is not None and (state.flow, state.step) == ("rp", "areas")
 
+    async def test_an_update_known_to_be_new_is_recorded_once_a_second_take_gets_its_replies(
+        self, core: Core, world: World
+    ) -> None:
+        from handlers.dispatcher import handle
+        from handlers.messages import IncomingEvent
+
+        await bind(core, "staff", world.enterprise[1])
+        event = IncomingEvent.from_text(
+            "test", "staff", "staff", "/report", update_key="test:new-1"
+        )
+        # The inbox's own row in a single process: no look for an earlier run.
+        first = await handle(core, event, may_repeat=False)
+        # Taken again all the same (the belief was wrong): the record of the first run wins.
+        again = await handle(core, event, may_repeat=False)
+        assert first.replies and not first.repeat and again.repeat
+        assert [r.to_json() for r in again.replies] == [r.to_json() for r in first.replies]
+        async with core.sessions() as session:
+            state = await session.get(ConversationState, ("test", "staff"))
+        assert state is not None and (state.flow, state.step) == ("rp", "areas")
+
+    async def test_only_a_turn_that_queued_a_notification_wakes_the_delivery_worker(
+        self, core: Core, world: World
+    ) -> None:
+        staff = await bind(core, "staff", world.enterprise[1])
+        await staff.send("/myreports")
+        assert staff.handled is not None and not staff.handled.notified
+        await submit_report(staff)  # the officer is told of the new report
+        assert staff.handled is not None and staff.handled.notified
+        assert any(message.kind for message in await outbox(core))
+
     async def test_english_speaker(self, core: Core, world: World) -> None:
         chat = Chat(core, "en-user", language="en-GB")
         replies = await chat.send(f"/start {world.enterprise[1]}")
