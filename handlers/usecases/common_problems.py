@@ -17,6 +17,7 @@ from handlers import register_views
 from handlers.core import Core
 from handlers.register_views import LOOKBACK_DAYS  # noqa: E402
 from handlers.usecases.notify import audit, notify, staff_of, supervisors_for
+from handlers.usecases.search import with_enterprises
 from storage.models import Bureau, Enterprise, Report, ReportEvent, ResearchTopic, SweepRun
 from storage.outbox import Notification, enqueue
 
@@ -66,16 +67,7 @@ async def similar_earlier(
     texts = [_text(product, description) for _, product, description in candidates]
     # CPU work (0.1–0.5 s over 2,000 reports): off the event loop, other chats go on.
     found = await asyncio.to_thread(similar_to_last, [*texts, report_text(report)])
-    ids = [candidates[index].id for index, _score in found]
-    if not ids:
-        return []
-    rows = await session.execute(
-        select(Report, Enterprise)
-        .join(Enterprise, Report.enterprise_id == Enterprise.id)
-        .where(Report.id.in_(ids))
-    )
-    loaded = {found_report.id: (found_report, enterprise) for found_report, enterprise in rows}
-    return [loaded[report_id] for report_id in ids]
+    return await with_enterprises(session, [candidates[index].id for index, _ in found])
 
 
 def common_industry(enterprise: Enterprise, similar: list[tuple[Report, Enterprise]]) -> str | None:

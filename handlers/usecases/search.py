@@ -88,16 +88,22 @@ async def search_reports(
             select(Report.id).where(Report.enterprise_id.in_(named)).order_by(Report.id.desc())
         )
         found |= set(await session.scalars(by_name.limit(wanted)))
-    page = sorted(found, reverse=True)[offset:wanted]
-    if not page:
+    return await with_enterprises(session, sorted(found, reverse=True)[offset:wanted])
+
+
+async def with_enterprises(
+    session: AsyncSession, report_ids: list[int]
+) -> list[tuple[Report, Enterprise]]:
+    """The reports of these ids with their enterprises, in the order of the ids."""
+    if not report_ids:
         return []
     rows = await session.execute(
         select(Report, Enterprise)
         .join(Enterprise, Report.enterprise_id == Enterprise.id)
-        .where(Report.id.in_(page))
-        .order_by(Report.id.desc())
+        .where(Report.id.in_(report_ids))
     )
-    return [(report, enterprise) for report, enterprise in rows]
+    loaded = {report.id: (report, enterprise) for report, enterprise in rows}
+    return [loaded[report_id] for report_id in report_ids]
 
 
 async def closed_reports(
