@@ -87,15 +87,29 @@ class Payload:
             raise InvalidPayload(f"not a {cls.__name__} payload")
         rest = payload[len(head) + 1 :]
         parts = rest.split(cls.FIELD_SEP) if rest else []
-        fields = dataclasses.fields(cls)
-        required = [f for f in fields if f.default is dataclasses.MISSING]
-        if not len(required) <= len(parts) <= len(fields):
+        fields, required = _fields_of(cls)
+        if not required <= len(parts) <= len(fields):
             raise InvalidPayload(f"{cls.__name__}: wrong number of fields")
-        hints = get_type_hints(cls)
         values = {
-            f.name: _read_field(hints[f.name], part) for f, part in zip(fields, parts, strict=False)
+            name: _read_field(kind, part) for (name, kind), part in zip(fields, parts, strict=False)
         }
         return cls(**values)
+
+
+_FieldKinds = tuple[tuple[tuple[str, Any], ...], int]
+_FIELD_KINDS: dict[type, _FieldKinds] = {}
+
+
+def _fields_of(cls: type[Payload]) -> _FieldKinds:
+    """A payload class's fields with their types, and how many are required: read once per
+    class (resolving the annotations is most of an unpack's cost otherwise)."""
+    known = _FIELD_KINDS.get(cls)
+    if known is None:
+        hints = get_type_hints(cls)
+        fields = dataclasses.fields(cls)
+        required = sum(1 for f in fields if f.default is dataclasses.MISSING)
+        known = _FIELD_KINDS[cls] = tuple((f.name, hints[f.name]) for f in fields), required
+    return known
 
 
 def _read_field(kind: Any, text: str) -> Any:

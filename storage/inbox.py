@@ -55,19 +55,20 @@ async def store(session: AsyncSession, arrivals: list[Arrival], now: datetime) -
     """Store a batch in one statement, skipping keys already stored; return how many are new."""
     if not arrivals:
         return 0
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
     rows = [
         dict(key=a.key, channel=a.channel, chat_id=a.chat_id, body=a.body, received_at=now)
         for a in arrivals
     ]
-    statement = (
-        upsert(_INBOX)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(_INBOX.c.id)
-    )
-    return len((await session.execute(statement)).scalars().all())
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    # Rows as parameters of one prebuilt statement: SQLAlchemy sends them as one multi-row
+    # INSERT ("insertmanyvalues") but compiles it once, not once per batch.
+    return len((await session.execute(_STORE[dialect], rows)).scalars().all())
+
+
+_STORE = {
+    dialect: upsert(_INBOX).on_conflict_do_nothing(index_elements=["key"]).returning(_INBOX.c.id)
+    for dialect, upsert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
 
 
 async def first_time(session: AsyncSession, update_key: str, now: datetime) -> bool:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Table, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,38 +47,40 @@ async def enqueue(session: AsyncSession, note: Notification, now: datetime) -> b
     return await enqueue_many(session, [note], now) == 1
 
 
-async def enqueue_many(
-    session: AsyncSession, notes: list[Notification], now: datetime, chunk: int = 500
-) -> int:
+async def enqueue_many(session: AsyncSession, notes: list[Notification], now: datetime) -> int:
     """Queue many notifications in few statements, skipping known dedupe keys; count queued."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    queued = 0
-    for start in range(0, len(notes), chunk):
-        rows = [
-            dict(
-                person_id=note.person_id,
-                kind=note.kind,
-                dedupe_key=note.dedupe_key,
-                message=note.message,
-                urgent=note.urgent,
-                status=PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-            for note in notes[start : start + chunk]
-        ]
-        statement = (
-            insert(OutboxMessage)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(OutboxMessage.id)
+    if not notes:
+        return 0
+    rows = [
+        dict(
+            person_id=note.person_id,
+            kind=note.kind,
+            dedupe_key=note.dedupe_key,
+            message=note.message,
+            urgent=note.urgent,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
         )
-        queued += len((await session.execute(statement)).scalars().all())
+        for note in notes
+    ]
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    # One prebuilt statement, the rows as its parameters: SQLAlchemy sends them in multi-row
+    # INSERTs ("insertmanyvalues", up to 1,000 rows each) and compiles the statement once.
+    queued = len((await session.execute(_ENQUEUE[dialect], rows)).scalars().all())
     if queued:
         session.info[_QUEUED] = True
     return queued
+
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_ENQUEUE = {
+    dialect: insert(_OUTBOX)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(_OUTBOX.c.id)
+    for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
 
 
 def queued_in(session: AsyncSession) -> bool:
