@@ -15,6 +15,7 @@ import contextlib
 import hmac
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,7 +42,7 @@ from bot.settings import Settings
 from bot.telegram.http import AiohttpRequest
 from bot.telegram.pacing import Pacer
 from bot.telegram.receiving import CHANNEL, event_for
-from bot.telegram.sending import TelegramSending, retry_after_seconds
+from bot.telegram.sending import TelegramSending, api_call, retry_after_seconds
 from bot.update_shape import BodyTooLarge, checked_update, read_capped
 from handlers.core import Core
 from handlers.dispatcher import StorageBusy, handle
@@ -75,8 +76,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 POLL_TIMEOUT = 10
-# Parsed updates kept for their turns; beyond this the oldest are parsed again from the inbox.
-PARSED_KEPT = 2000
 # Commands in the menu (setMyCommands), in this order; descriptions from the catalogue.
 MENU_COMMANDS = (
     "report",
@@ -143,8 +142,6 @@ class TelegramChannel(TelegramSending):
         self._running = False
         # Polling: the newest update id stored (and so confirmed with the next getUpdates).
         self._newest: int | None = None
-        # Stored updates as received, by inbox key, until their turn (`_run_row`).
-        self._parsed: dict[str, Update] = {}
 
     # ---- lifecycle
     def routes(self) -> list[BaseRoute]:
@@ -246,9 +243,7 @@ class TelegramChannel(TelegramSending):
         while self._running:
             offset = None if self._newest is None else self._newest + 1
             try:
-                updates = await self.bot.get_updates(
-                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
-                )
+                updates = await self._fetch_updates(offset)
                 await self.store(updates)
             except InvalidToken:
                 log.critical("telegram: the bot token was refused; polling stopped")
@@ -268,22 +263,26 @@ class TelegramChannel(TelegramSending):
                 continue
             failures = 0
             if updates:
-                self._newest = max(update.update_id for update in updates)
+                self._newest = max(update["update_id"] for update in updates)
 
-    async def store(self, updates: list[Update]) -> None:
-        """Store updates in the inbox in one statement and wake the worker."""
+    async def _fetch_updates(self, offset: int | None) -> list[dict[str, Any]]:
+        """One long poll, the updates as Telegram sent them: they are stored as they are and
+        read into objects only for their turn (`_run_row`), once."""
+        fields = {"timeout": POLL_TIMEOUT, "allowed_updates": ALLOWED_UPDATES}
+        if offset is not None:
+            fields["offset"] = offset
+        updates = await api_call(self.bot, "getUpdates", fields, read_timeout=POLL_TIMEOUT + 10)
+        return [u for u in updates if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+
+    async def store(self, updates: list[dict[str, Any]]) -> None:
+        """Store updates (Bot API JSON) in the inbox in one statement and wake the worker."""
         arrivals = [
-            Arrival(f"{CHANNEL}:{u.update_id}", CHANNEL, _chat_key(u), u.to_dict()) for u in updates
+            Arrival(f"{CHANNEL}:{u['update_id']}", CHANNEL, _chat_key(u), u) for u in updates
         ]
         if not arrivals:
             return
         async with self.core.sessions() as session, session.begin():
             await inbox.store(session, arrivals, self.core.clock.now())
-        # The turn takes these parsed rather than parsing the stored JSON again.
-        for arrival, update in zip(arrivals, updates, strict=True):
-            self._parsed[arrival.key] = update
-        while len(self._parsed) > PARSED_KEPT:  # rows another instance took, or never ran
-            del self._parsed[next(iter(self._parsed))]
         metrics.current().record_received(CHANNEL, len(arrivals))
         self.inbox.arrived()
 
@@ -294,14 +293,15 @@ class TelegramChannel(TelegramSending):
         if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
             return Response(status_code=403)
         try:
-            update = Update.de_json(checked_update(await read_capped(request)), self.bot)
+            body = checked_update(await read_capped(request))
+            update = Update.de_json(body, self.bot)  # refused here rather than at its turn
         except BodyTooLarge:
             return Response(status_code=413)
         except Exception as error:
             log.warning("telegram: malformed webhook body: %s", error)
             return Response(status_code=400)
         try:
-            await self.store([update])
+            await self.store([body])
         except Exception as error:
             log.warning(
                 "telegram: update %s not stored (%s); Telegram retries", update.update_id, error
@@ -311,7 +311,13 @@ class TelegramChannel(TelegramSending):
 
     async def _run_row(self, row: InboxUpdate) -> None:
         """The inbox worker's step for one stored update; a busy database propagates."""
-        update = self._parsed.pop(row.key, None) or Update.de_json(row.body, self.bot)
+        try:
+            update = Update.de_json(row.body, self.bot)
+        except Exception:
+            # Not an update python-telegram-bot can read (Telegram's JSON always is): nothing to
+            # answer, and trying again would not change it.
+            log.exception("telegram: stored update %s unreadable; skipped", row.key)
+            return
         try:
             await self._on_update(update, may_repeat=self.inbox.may_repeat(row))
         except StorageBusy:
@@ -368,10 +374,13 @@ class TelegramChannel(TelegramSending):
             log.warning("telegram: apology for update %s not sent: %s", update_id, error)
 
 
-def _chat_key(update: Update) -> str:
-    chat = update.effective_chat
-    if chat is not None:
-        return str(chat.id)
-    user = update.effective_user
-    return f"user:{user.id}" if user is not None else f"update:{update.update_id}"
-
+def _chat_key(update: dict[str, Any]) -> str:
+    """The chat an update (Bot API JSON) belongs to: its turns run in this order."""
+    message = update.get("message") or (update.get("callback_query") or {}).get("message")
+    chat = message.get("chat") if isinstance(message, dict) else None
+    if isinstance(chat, dict) and "id" in chat:
+        return str(chat["id"])
+    sender = (update.get("callback_query") or {}).get("from")
+    if isinstance(sender, dict) and "id" in sender:
+        return f"user:{sender['id']}"
+    return f"update:{update['update_id']}"

@@ -6,11 +6,7 @@ import html
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-)
+from typing import Any
 
 from handlers.messages import Button, Reply
 
@@ -22,10 +18,10 @@ MAX_CALLBACK_DATA = 64
 
 @dataclass(frozen=True)
 class Part:
-    """One Telegram message: HTML text and an optional inline keyboard."""
+    """One Telegram message: HTML text and an optional inline keyboard (Bot API JSON)."""
 
     html: str
-    keyboard: InlineKeyboardMarkup | None
+    keyboard: dict[str, Any] | None
 
 
 def utf16_len(text: str) -> int:
@@ -88,7 +84,7 @@ def render(reply: Reply) -> list[Part]:
     return parts
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+def keyboard(reply: Reply) -> dict[str, Any] | None:
     """Inline keyboard: checklist options two a row with ☑/☐, its Done, then the buttons."""
     rows: list[list[Button]] = []
     if reply.checklist is not None:
@@ -104,7 +100,7 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     rows.extend(reply.buttons)
     markup = [[_inline_button(b) for b in row if _payload_fits(b)] for row in rows]
     markup = [row for row in markup if row]
-    return InlineKeyboardMarkup(markup) if markup else None
+    return {"inline_keyboard": markup} if markup else None
 
 
 def _payload_fits(button: Button) -> bool:
@@ -116,5 +112,5 @@ def _payload_fits(button: Button) -> bool:
     return False
 
 
-def _inline_button(button: Button) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=button.label, callback_data=button.payload)
+def _inline_button(button: Button) -> dict[str, str]:
+    return {"text": button.label, "callback_data": button.payload}

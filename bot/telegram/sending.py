@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import warnings
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from telegram import (
-    InputMediaPhoto,
-    LinkPreviewOptions,
-)
+from telegram import InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
+    EndPointNotFound,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -24,6 +23,7 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.ext import Application
+from telegram.warnings import PTBUserWarning
 
 from bot.delivery import DeliveryError
 from bot.telegram.receiving import CHANNEL
@@ -33,7 +33,25 @@ from handlers.messages import OutgoingFile, Reply
 log = logging.getLogger(__name__)
 
 NOT_MODIFIED = "message is not modified"
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+NO_PREVIEW_JSON = {"is_disabled": True}
+
+# python-telegram-bot asks that its own method be used where it has one; `api_call` uses
+# `do_api_request` on purpose for the calls of every turn (below).
+warnings.filterwarnings(
+    "ignore", r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request", PTBUserWarning
+)
+
+
+async def api_call(bot: Any, method: str, fields: dict[str, Any], **timeouts: float) -> Any:
+    """A Bot API call on plain JSON, paced and with errors as python-telegram-bot raises them,
+    its answer not read into objects: on the calls of every turn (getUpdates, sendMessage,
+    editMessageText) building and reading those objects was a tenth of the bot's CPU under
+    load (bench/PROFILE-turn.md)."""
+    try:
+        return await bot.do_api_request(method, api_kwargs=fields, **timeouts)
+    except EndPointNotFound as error:
+        # What a refused token looks like through do_api_request once the bot is initialised.
+        raise InvalidToken(str(error)) from error
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -69,14 +87,16 @@ class TelegramSending:
         parts = render(reply)
         if len(parts) != 1 or reply.file is not None or reply.files:
             return False
+        fields = {
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "text": parts[0].html,
+            "parse_mode": ParseMode.HTML.value,
+        }
+        if parts[0].keyboard is not None:
+            fields["reply_markup"] = parts[0].keyboard
         try:
-            await self.bot.edit_message_text(
-                chat_id=chat_id,
-                message_id=message_id,
-                text=parts[0].html,
-                parse_mode=ParseMode.HTML,
-                reply_markup=parts[0].keyboard,
-            )
+            await api_call(self.bot, "editMessageText", fields)
         except BadRequest as error:
             if NOT_MODIFIED in str(error).lower():
                 return True
@@ -105,16 +125,15 @@ class TelegramSending:
         await self._send_attachments(chat_id, reply.files)
 
     async def _send_part(self, chat_id: int, part: Part, retries: int) -> None:
-        await self._call_with_retries(
-            lambda: self.bot.send_message(
-                chat_id=chat_id,
-                text=part.html,
-                parse_mode=ParseMode.HTML,
-                reply_markup=part.keyboard,
-                link_preview_options=NO_PREVIEW,
-            ),
-            retries,
-        )
+        fields = {
+            "chat_id": chat_id,
+            "text": part.html,
+            "parse_mode": ParseMode.HTML.value,
+            "link_preview_options": NO_PREVIEW_JSON,
+        }
+        if part.keyboard is not None:
+            fields["reply_markup"] = part.keyboard
+        await self._call_with_retries(partial(api_call, self.bot, "sendMessage", fields), retries)
 
     async def _send_file(self, chat_id: int, reply: Reply) -> None:
         assert reply.file is not None

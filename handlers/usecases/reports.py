@@ -48,17 +48,20 @@ class ReportDraft:
 async def next_reference(session: AsyncSession, year: int) -> tuple[int, str]:
     """Hand out the year's next number in one atomic statement (safe under concurrency)."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(ReportCounter)
-        .values(year=year, last_number=1)
-        .on_conflict_do_update(
-            index_elements=["year"], set_={"last_number": ReportCounter.last_number + 1}
-        )
-        .returning(ReportCounter.last_number)
-    )
-    number = int((await session.execute(statement)).scalar_one())
+    number = int((await session.execute(_NEXT_NUMBER[dialect], {"year": year})).scalar_one())
     return number, format_reference(year, number)
+
+
+# Built once per dialect: a report's submission runs it.
+_NEXT_NUMBER = {
+    dialect: insert(ReportCounter)
+    .values(year=bindparam("year"), last_number=1)
+    .on_conflict_do_update(
+        index_elements=["year"], set_={"last_number": ReportCounter.last_number + 1}
+    )
+    .returning(ReportCounter.last_number)
+    for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
 
 
 async def submit_report(

@@ -70,7 +70,10 @@ class TestKeyboard:
         )
         [part] = render(reply)
         assert part.keyboard is not None
-        rows = [[(b.text, b.callback_data) for b in row] for row in part.keyboard.inline_keyboard]
+        rows = [
+            [(b["text"], b["callback_data"]) for b in row]
+            for row in part.keyboard["inline_keyboard"]
+        ]
         assert rows == [
             [("☑ Standards", "rp:area:std"), ("☐ Metrology", "rp:area:met")],
             [("Done", "rp:areas")],
@@ -80,4 +83,4 @@ class TestKeyboard:
     def test_a_payload_over_64_bytes_is_dropped_not_sent(self) -> None:
         [part] = render(Reply(text="x", buttons=[[Button("ok", "a:b"), Button("bad", "报" * 22)]]))
         assert part.keyboard is not None
-        assert [b.callback_data for b in part.keyboard.inline_keyboard[0]] == ["a:b"]
+        assert [b["callback_data"] for b in part.keyboard["inline_keyboard"][0]] == ["a:b"]
