@@ -129,7 +129,7 @@ def serve_qabot() -> None:
     """qabot's Telegram channel and outbox worker, as `qabot run` wires them, pacing lifted."""
     from bot.delivery import Delivery
     from bot.pacing import Limiter
-    from bot.runtime import build_runtime
+    from bot.runtime import build_runtime, settle_heap
     from bot.settings import Settings
     from bot.telegram import Pacer, TelegramChannel
 
@@ -141,6 +141,7 @@ def serve_qabot() -> None:
         delivery = Delivery(runtime.core, [channel])
         channel.after_turn = delivery.wakeup.set
         await channel.start()
+        settle_heap()
         try:
             await delivery.run_forever()
         finally:

@@ -23,7 +23,7 @@ from bot.channels import Channel
 from bot.delivery import Delivery
 from bot.errors import SetupError
 from bot.logs import default_instance_name
-from bot.runtime import Runtime
+from bot.runtime import Runtime, settle_heap
 from bot.scheduler import deliver_and_remind
 from bot.settings import Settings
 from bot.web import build_app
@@ -80,6 +80,7 @@ async def run(settings: Settings, runtime: Runtime, role: Role = "all") -> None:
             started.append(channel)
         if receives:
             _warn_if_polling(settings, role)
+        settle_heap()
         log.info(
             "qabot running as %s (%s): %s on %s:%s",
             instance, role, ", ".join(c.channel for c in channels), host, port,
