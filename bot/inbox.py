@@ -34,6 +34,7 @@ from handlers.core import Core
 from handlers.dispatcher import StorageBusy
 from storage import inbox, leases
 from storage.db import read_only
+from storage.inbox import Stored
 from storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class InboxWorker:
         self,
         core: Core,
         channel: str,
-        handle_row: Callable[[InboxUpdate], Awaitable[None]],
+        handle_row: Callable[[Stored], Awaitable[None]],
         holder: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -80,7 +81,7 @@ class InboxWorker:
         self._stir = asyncio.Event()
         self._arrived = True
         self._taken_until = 0  # SQLite only: one process sees every row
-        self._queues: dict[str, deque[InboxUpdate]] = {}
+        self._queues: dict[str, deque[Stored]] = {}
         self._serving: dict[str, asyncio.Task[None]] = {}
         # Handled, not yet recorded as done; an id leaves only once its record committed.
         self._done: set[int] = set()
@@ -93,7 +94,7 @@ class InboxWorker:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
-    def may_repeat(self, row: InboxUpdate) -> bool:
+    def may_repeat(self, row: Stored) -> bool:
         """Whether the row's turn may have run before (a button press then is answered only
         if it was not handled). Shared: any row may have been started by an instance that
         died since, so the channel looks."""
@@ -249,7 +250,7 @@ class InboxWorker:
                 self._look_again.discard(chat_id)
                 self.arrived()
 
-    async def _run_queue(self, queue: deque[InboxUpdate]) -> None:
+    async def _run_queue(self, queue: deque[Stored]) -> None:
         """Handle the queued rows in order; a busy database retries the same row."""
         failures = 0
         while queue:
@@ -277,7 +278,7 @@ class InboxWorker:
             self._done.add(row.id)
             self._stir.set()
 
-    async def _lease(self, chat_id: str) -> list[InboxUpdate] | None:
+    async def _lease(self, chat_id: str) -> list[Stored] | None:
         """Take the chat's lease and read its waiting rows in one transaction; None while
         another instance holds it."""
         now = self.core.clock.now()
@@ -287,12 +288,12 @@ class InboxWorker:
                 return None
             return await inbox.waiting(session, self.channel, chat_id)
 
-    async def _waiting(self, chat_id: str) -> list[InboxUpdate]:
+    async def _waiting(self, chat_id: str) -> list[Stored]:
         async with self.core.sessions() as session:
             await read_only(session)
             return await inbox.waiting(session, self.channel, chat_id)
 
-    def _extend(self, queue: deque[InboxUpdate], rows: list[InboxUpdate], taken: set[int]) -> None:
+    def _extend(self, queue: deque[Stored], rows: list[Stored], taken: set[int]) -> None:
         """Queue the rows not taken yet: a row taken in this run, or handled here whose record
         is not committed yet, still reads as waiting."""
         for row in rows:

@@ -117,21 +117,32 @@ async def kept_replies(session: AsyncSession, update_key: str) -> list[dict[str,
     return list(kept or [])
 
 
-async def pending(
-    session: AsyncSession, channel: str, after_id: int, limit: int
-) -> list[InboxUpdate]:
+async def pending(session: AsyncSession, channel: str, after_id: int, limit: int) -> list[Stored]:
     """Unhandled updates of a channel newer than `after_id`, oldest first."""
-    rows = await session.scalars(
-        select(InboxUpdate)
-        .where(
-            InboxUpdate.done_at.is_(None),
-            InboxUpdate.id > after_id,
-            InboxUpdate.channel == channel,
-        )
-        .order_by(InboxUpdate.id)
-        .limit(limit)
-    )
-    return list(rows)
+    params = {"channel": channel, "after_id": after_id, "limit": limit}
+    return [Stored(*row) for row in await session.execute(_PENDING, params)]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """An update waiting in the inbox, as the worker hands it to its channel."""
+
+    id: int
+    key: str
+    chat_id: str
+    body: dict[str, Any]
+
+
+# Read as plain rows, not mapped objects: half the cost of a look at the inbox (each batch).
+_STORED = select(_INBOX.c.id, _INBOX.c.key, _INBOX.c.chat_id, _INBOX.c.body).where(
+    _INBOX.c.done_at.is_(None), _INBOX.c.channel == bindparam("channel")
+)
+_PENDING = (
+    _STORED.where(_INBOX.c.id > bindparam("after_id"))
+    .order_by(_INBOX.c.id)
+    .limit(bindparam("limit"))
+)
+_WAITING = _STORED.where(_INBOX.c.chat_id == bindparam("chat_id")).order_by(_INBOX.c.id)
 
 
 def chat_lease(channel: str, chat_id: str) -> str:
@@ -159,18 +170,10 @@ async def waiting_chats(
     return list(chats)
 
 
-async def waiting(session: AsyncSession, channel: str, chat_id: str) -> list[InboxUpdate]:
+async def waiting(session: AsyncSession, channel: str, chat_id: str) -> list[Stored]:
     """One chat's unhandled updates, oldest first."""
-    rows = await session.scalars(
-        select(InboxUpdate)
-        .where(
-            InboxUpdate.done_at.is_(None),
-            InboxUpdate.channel == channel,
-            InboxUpdate.chat_id == chat_id,
-        )
-        .order_by(InboxUpdate.id)
-    )
-    return list(rows)
+    params = {"channel": channel, "chat_id": chat_id}
+    return [Stored(*row) for row in await session.execute(_WAITING, params)]
 
 
 async def mark_done(session: AsyncSession, ids: Collection[int], now: datetime) -> None:

@@ -52,8 +52,8 @@ from handlers.onboarding import HELP_COMMANDS
 from handlers.usecases.people import person_for_identity
 from storage import inbox
 from storage.db import read_only
-from storage.inbox import Arrival
-from storage.models import InboxUpdate, ProcessedUpdate
+from storage.inbox import Arrival, Stored
+from storage.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +309,7 @@ class TelegramChannel(TelegramSending):
             return Response(status_code=503)
         return Response(status_code=200)
 
-    async def _run_row(self, row: InboxUpdate) -> None:
+    async def _run_row(self, row: Stored) -> None:
         """The inbox worker's step for one stored update; a busy database propagates."""
         try:
             update = Update.de_json(row.body, self.bot)

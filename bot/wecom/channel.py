@@ -39,8 +39,7 @@ from handlers.messages import IncomingEvent, Reply
 from handlers.usecases.notify import language_of
 from handlers.usecases.people import person_for_identity
 from storage import inbox
-from storage.inbox import Arrival
-from storage.models import InboxUpdate
+from storage.inbox import Arrival, Stored
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +192,7 @@ class WeComChannel(WeComSending):
             CHANNEL, user, user, payload=callback.payload, selected=callback.selected, **common
         )
 
-    async def _run_row(self, row: InboxUpdate) -> None:
+    async def _run_row(self, row: Stored) -> None:
         """The inbox worker's step for one stored callback; a busy database propagates."""
         callback = Callback(**row.body)
         try:

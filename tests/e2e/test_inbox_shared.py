@@ -27,6 +27,7 @@ from handlers.core import Core
 from handlers.dispatcher import handle
 from handlers.messages import IncomingEvent, Reply
 from storage import inbox
+from storage.inbox import Stored
 from storage.models import ConversationState, InboxUpdate, Lease, Report
 from tests.conftest import build_world, make_core
 from tests.e2e.test_wecom_channel import AES_KEY, AGENT, CORP, SECRET, TOKEN, WeCom, settings_for
@@ -35,7 +36,7 @@ from tests.support import Chat
 
 CHANNEL = "test"
 only_postgresql = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-HandleRow = Callable[[InboxUpdate], Awaitable[None]]
+HandleRow = Callable[[Stored], Awaitable[None]]
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ async def test_two_instances_handle_every_update_once_in_order_never_two_turns_o
     overlapping: list[str] = []
 
     def turns_of(name: str, core: Core) -> HandleRow:
-        async def handle_row(row: InboxUpdate) -> None:
+        async def handle_row(row: Stored) -> None:
             running[row.chat_id] += 1
             if running[row.chat_id] > 1:
                 overlapping.append(row.chat_id)
@@ -127,12 +128,12 @@ async def test_the_chats_of_an_instance_that_died_are_taken_once_its_lease_expir
     started: list[tuple[str, int]] = []
     in_turn, never = asyncio.Event(), asyncio.Event()
 
-    async def dies_in_its_first_turn(row: InboxUpdate) -> None:
+    async def dies_in_its_first_turn(row: Stored) -> None:
         started.append(("a", row.body["n"]))
         in_turn.set()
         await never.wait()
 
-    async def takes_over(row: InboxUpdate) -> None:
+    async def takes_over(row: Stored) -> None:
         started.append(("b", row.body["n"]))
 
     dying = InboxWorker(instances(), CHANNEL, dies_in_its_first_turn, holder="a")
@@ -172,12 +173,12 @@ async def test_a_long_turn_keeps_its_chat_the_lease_is_renewed_while_it_runs(
     started: list[tuple[str, int]] = []
     in_turn, finish = asyncio.Event(), asyncio.Event()
 
-    async def slow(row: InboxUpdate) -> None:
+    async def slow(row: Stored) -> None:
         started.append(("a", row.body["n"]))
         in_turn.set()
         await finish.wait()
 
-    async def other(row: InboxUpdate) -> None:
+    async def other(row: Stored) -> None:
         started.append(("b", row.body["n"]))
 
     holder = InboxWorker(instances(), CHANNEL, slow, holder="a")
@@ -216,7 +217,7 @@ async def renewed(core: Core, chat_id: str, until: datetime) -> None:
     raise AssertionError(f"the lease of {chat_id} was not renewed")
 
 
-def event_of(row: InboxUpdate) -> IncomingEvent:
+def event_of(row: Stored) -> IncomingEvent:
     body = row.body
     return IncomingEvent(
         CHANNEL,
@@ -241,7 +242,7 @@ async def test_a_turn_committed_but_never_answered_is_answered_from_storage_not_
     assert staff.find_button("rp:submit") is not None
     received: list[Reply] = []
 
-    async def send(row: InboxUpdate) -> None:
+    async def send(row: Stored) -> None:
         handled = await handle(core, event_of(row))
         assert handled.repeat
         received.extend(handled.replies)
@@ -317,7 +318,7 @@ async def test_many_chats_let_go_at_once_without_a_deadlock(
     records must not cross (PostgreSQL would end one as a deadlock and the chat would wait)."""
     core = instances()
 
-    async def handle_row(row: InboxUpdate) -> None:
+    async def handle_row(row: Stored) -> None:
         await asyncio.sleep(0)
 
     worker = InboxWorker(core, CHANNEL, handle_row, holder="a")
