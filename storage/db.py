@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -64,9 +64,14 @@ def _tune_sqlite(engine: AsyncEngine, busy_timeout: float) -> None:
         # fail half-way with "database is locked" when another writer got in between.
         begin = "BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
         # On the driver's cursor: SQLAlchemy's statement machinery is most of a BEGIN's cost.
+        # Its errors are wrapped as SQLAlchemy would ("database is locked" is an
+        # OperationalError the callers know: the turn waits in the inbox, never an apology).
+        dbapi = connection.dialect.loaded_dbapi
         cursor = connection.connection.cursor()
         try:
             cursor.execute(begin)
+        except dbapi.Error as error:
+            raise exc.DBAPIError.instance(begin, None, error, dbapi.Error) from error
         finally:
             cursor.close()
 
