@@ -81,6 +81,7 @@ class InboxWorker:
         self._stir = asyncio.Event()
         self._arrived = True
         self._taken_until = 0  # SQLite only: one process sees every row
+        self._taking = False
         self._queues: dict[str, deque[Stored]] = {}
         self._serving: dict[str, asyncio.Task[None]] = {}
         # Handled, not yet recorded as done; an id leaves only once its record committed.
@@ -104,6 +105,16 @@ class InboxWorker:
         """New rows were stored: take them now rather than at the next idle look."""
         self._arrived = True
         self._stir.set()
+
+    def hand_over(self, rows: list[Stored]) -> None:
+        """Rows the caller just stored, oldest first, from a caller that stores one batch at a
+        time (the polling loop). When every row stored before them was taken already (one
+        process on SQLite, the worker not looking right now) they are queued as they are,
+        without the worker reading them back; otherwise the worker looks as for `arrived`."""
+        if self.shared or self._arrived or self._taking or self._stopping:
+            self.arrived()
+            return
+        self._queue(rows)
 
     async def start(self) -> None:
         async with self.core.sessions() as session:
@@ -195,18 +206,28 @@ class InboxWorker:
         if self.shared:
             await self._take_chats()
             return
-        while True:
-            async with self.core.sessions() as session:
-                await read_only(session)
-                rows = await inbox.pending(session, self.channel, self._taken_until, BATCH)
-            for row in rows:
-                self._taken_until = row.id
-                self._queues.setdefault(row.chat_id, deque()).append(row)
-                if row.chat_id not in self._serving:
-                    task = asyncio.create_task(self._serve(row.chat_id))
-                    self._serving[row.chat_id] = task
-            if len(rows) < BATCH:
-                return
+        self._taking = True
+        try:
+            while True:
+                async with self.core.sessions() as session:
+                    await read_only(session)
+                    rows = await inbox.pending(session, self.channel, self._taken_until, BATCH)
+                self._queue(rows)
+                if len(rows) < BATCH:
+                    return
+        finally:
+            self._taking = False
+
+    def _queue(self, rows: list[Stored]) -> None:
+        """Queue rows newer than any taken so far, oldest first; start their chats."""
+        for row in rows:
+            if row.id <= self._taken_until:
+                continue
+            self._taken_until = row.id
+            self._queues.setdefault(row.chat_id, deque()).append(row)
+            if row.chat_id not in self._serving:
+                task = asyncio.create_task(self._serve(row.chat_id))
+                self._serving[row.chat_id] = task
 
     async def _take_chats(self) -> None:
         """Shared: start serving every waiting chat no other instance holds. No high-water

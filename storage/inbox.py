@@ -47,14 +47,25 @@ class Arrival:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """An update waiting in the inbox, as the worker hands it to its channel."""
+
+    id: int
+    key: str
+    chat_id: str
+    body: dict[str, Any]
+
+
 # Hot statements run on the tables, not the mapped classes: no ORM bulk machinery per update.
 _INBOX = cast(Table, InboxUpdate.__table__)
 
 
-async def store(session: AsyncSession, arrivals: list[Arrival], now: datetime) -> int:
-    """Store a batch in one statement, skipping keys already stored; return how many are new."""
+async def store(session: AsyncSession, arrivals: list[Arrival], now: datetime) -> list[Stored]:
+    """Store a batch in one statement, skipping keys already stored; return the new rows,
+    oldest first."""
     if not arrivals:
-        return 0
+        return []
     rows = [
         dict(key=a.key, channel=a.channel, chat_id=a.chat_id, body=a.body, received_at=now)
         for a in arrivals
@@ -62,11 +73,15 @@ async def store(session: AsyncSession, arrivals: list[Arrival], now: datetime) -
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     # Rows as parameters of one prebuilt statement: SQLAlchemy sends them as one multi-row
     # INSERT ("insertmanyvalues") but compiles it once, not once per batch.
-    return len((await session.execute(_STORE[dialect], rows)).scalars().all())
+    new = sorted((await session.execute(_STORE[dialect], rows)).all())
+    by_key = {a.key: a for a in arrivals}
+    return [Stored(id, key, by_key[key].chat_id, by_key[key].body) for id, key in new]
 
 
 _STORE = {
-    dialect: upsert(_INBOX).on_conflict_do_nothing(index_elements=["key"]).returning(_INBOX.c.id)
+    dialect: upsert(_INBOX)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(_INBOX.c.id, _INBOX.c.key)
     for dialect, upsert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
 }
 
@@ -121,16 +136,6 @@ async def pending(session: AsyncSession, channel: str, after_id: int, limit: int
     """Unhandled updates of a channel newer than `after_id`, oldest first."""
     params = {"channel": channel, "after_id": after_id, "limit": limit}
     return [Stored(*row) for row in await session.execute(_PENDING, params)]
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """An update waiting in the inbox, as the worker hands it to its channel."""
-
-    id: int
-    key: str
-    chat_id: str
-    body: dict[str, Any]
 
 
 # Read as plain rows, not mapped objects: half the cost of a look at the inbox (each batch).

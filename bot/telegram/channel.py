@@ -244,7 +244,9 @@ class TelegramChannel(TelegramSending):
             offset = None if self._newest is None else self._newest + 1
             try:
                 updates = await self._fetch_updates(offset)
-                await self.store(updates)
+                if stored := await self.store(updates):
+                    # One batch at a time: the worker may queue the new rows as they are.
+                    self.inbox.hand_over(stored)
             except InvalidToken:
                 log.critical("telegram: the bot token was refused; polling stopped")
                 raise
@@ -274,17 +276,17 @@ class TelegramChannel(TelegramSending):
         updates = await api_call(self.bot, "getUpdates", fields, read_timeout=POLL_TIMEOUT + 10)
         return [u for u in updates if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
 
-    async def store(self, updates: list[dict[str, Any]]) -> None:
-        """Store updates (Bot API JSON) in the inbox in one statement and wake the worker."""
+    async def store(self, updates: list[dict[str, Any]]) -> list[Stored]:
+        """Store updates (Bot API JSON) in the inbox in one statement; the new rows."""
         arrivals = [
             Arrival(f"{CHANNEL}:{u['update_id']}", CHANNEL, _chat_key(u), u) for u in updates
         ]
         if not arrivals:
-            return
+            return []
         async with self.core.sessions() as session, session.begin():
-            await inbox.store(session, arrivals, self.core.clock.now())
+            stored = await inbox.store(session, arrivals, self.core.clock.now())
         metrics.current().record_received(CHANNEL, len(arrivals))
-        self.inbox.arrived()
+        return stored
 
     async def _webhook(self, request: Request) -> Response:
         """POST /telegram/webhook: 403 without the secret, 400 for a malformed body, 200 once
@@ -302,6 +304,7 @@ class TelegramChannel(TelegramSending):
             return Response(status_code=400)
         try:
             await self.store([body])
+            self.inbox.arrived()  # requests store at once: the worker reads them back in order
         except Exception as error:
             log.warning(
                 "telegram: update %s not stored (%s); Telegram retries", update.update_id, error

@@ -7,7 +7,7 @@ import asyncio
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
@@ -49,25 +49,33 @@ async def similar_earlier(
     """Earlier reports of other enterprises in the last 90 days like this one, best first.
     Only their words are read for the comparison (this runs in the submitting turn, up to
     2,000 reports); the reports found are loaded after."""
-    candidates = (
-        await session.execute(
-            select(Report.id, Report.product, Report.description)
-            .where(
-                Report.submitted_at >= now - timedelta(days=LOOKBACK_DAYS),
-                Report.submitted_at <= now,
-                Report.id != report.id,
-                Report.enterprise_id != report.enterprise_id,
-            )
-            .order_by(Report.submitted_at.desc(), Report.id.desc())
-            .limit(MAX_COMPARED)
-        )
-    ).all()
+    params = {
+        "since": now - timedelta(days=LOOKBACK_DAYS),
+        "now": now,
+        "report_id": report.id,
+        "enterprise_id": report.enterprise_id,
+    }
+    candidates = (await session.execute(_CANDIDATES, params)).all()
     if not candidates:
         return []
     texts = [_text(product, description) for _, product, description in candidates]
     # CPU work (0.1–0.5 s over 2,000 reports): off the event loop, other chats go on.
     found = await asyncio.to_thread(similar_to_last, [*texts, report_text(report)])
     return await with_enterprises(session, [candidates[index].id for index, _ in found])
+
+
+# Built once: every submission runs it.
+_CANDIDATES = (
+    select(Report.id, Report.product, Report.description)
+    .where(
+        Report.submitted_at >= bindparam("since"),
+        Report.submitted_at <= bindparam("now"),
+        Report.id != bindparam("report_id"),
+        Report.enterprise_id != bindparam("enterprise_id"),
+    )
+    .order_by(Report.submitted_at.desc(), Report.id.desc())
+    .limit(MAX_COMPARED)
+)
 
 
 def common_industry(enterprise: Enterprise, similar: list[tuple[Report, Enterprise]]) -> str | None:
