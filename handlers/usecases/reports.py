@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,14 +52,15 @@ async def next_reference(session: AsyncSession, year: int) -> tuple[int, str]:
     return number, format_reference(year, number)
 
 
-# Built once per dialect: a report's submission runs it.
+# Built once per dialect, on the table (not through the ORM's bulk path): every submission.
+_COUNTERS = cast(Table, ReportCounter.__table__)
 _NEXT_NUMBER = {
-    dialect: insert(ReportCounter)
+    dialect: insert(_COUNTERS)
     .values(year=bindparam("year"), last_number=1)
     .on_conflict_do_update(
-        index_elements=["year"], set_={"last_number": ReportCounter.last_number + 1}
+        index_elements=["year"], set_={"last_number": _COUNTERS.c.last_number + 1}
     )
-    .returning(ReportCounter.last_number)
+    .returning(_COUNTERS.c.last_number)
     for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
 }
 
