@@ -96,10 +96,13 @@ class InboxWorker:
         self._task: asyncio.Task[None] | None = None
 
     def may_repeat(self, row: Stored) -> bool:
-        """Whether the row's turn may have run before (a button press then is answered only
-        if it was not handled). Shared: any row may have been started by an instance that
-        died since, so the channel looks."""
-        return self.shared or row.id <= self.recovered_until
+        """Whether the row's turn may have run before (then a button press is answered only if
+        it was not handled, and the turn looks for an earlier run first): the rows found
+        unhandled at start-up. With several instances a later row may also have been started
+        by one that died since; that is rare, so it is not looked for on every turn: recording
+        the turn's update id then fails, and the turn is answered from the first run's kept
+        replies instead (handlers/dispatcher.py `_run_with_retries`)."""
+        return row.id <= self.recovered_until
 
     def arrived(self) -> None:
         """New rows were stored: take them now rather than at the next idle look."""
