@@ -259,8 +259,10 @@ class InboxWorker:
             while queue:
                 await self._run_queue(queue)
                 if leased and not self._stopping:
-                    # Looked at once more before the lease is let go: nothing left behind.
-                    self._extend(queue, await self._waiting(chat_id), taken)
+                    # Looked at once more as the lease is let go: nothing is left behind.
+                    more = await self._let_go_unless_more(chat_id, taken)
+                    leased = more is not None
+                    self._extend(queue, more or [], taken)
         except Exception as error:
             # Leasing or looking failed (the database): the rows wait; the idle look retries.
             log.warning("%s: chat %s paused: %s", self.channel, chat_id, error)
@@ -312,10 +314,21 @@ class InboxWorker:
                 return None
             return await inbox.waiting(session, self.channel, chat_id)
 
-    async def _waiting(self, chat_id: str) -> list[Stored]:
-        async with self.core.sessions() as session:
-            await read_only(session)
-            return await inbox.waiting(session, self.channel, chat_id)
+    async def _let_go_unless_more(self, chat_id: str, taken: set[int]) -> list[Stored] | None:
+        """Record the handled rows done and give the chat's lease up, in one transaction,
+        unless rows not taken yet are waiting: those are returned, the lease kept."""
+        async with self._recording:
+            done = sorted(self._done)
+            async with self.core.sessions() as session, session.begin():
+                if done:
+                    await inbox.mark_done(session, done, self.core.clock.now())
+                rows = await inbox.waiting(session, self.channel, chat_id)
+                more = [row for row in rows if row.id not in taken]
+                if not more:
+                    key = inbox.chat_lease(self.channel, chat_id)
+                    await leases.release(session, key, self.holder)
+            self._done.difference_update(done)
+        return more or None
 
     def _extend(self, queue: deque[Stored], rows: list[Stored], taken: set[int]) -> None:
         """Queue the rows not taken yet: a row taken in this run, or handled here whose record

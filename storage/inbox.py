@@ -20,7 +20,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    literal,
     select,
     update,
 )
@@ -160,19 +159,32 @@ async def waiting_chats(
 ) -> list[str]:
     """Chats of a channel with unhandled updates whose lease no other instance holds now,
     the longest waiting first."""
-    held_by_another = exists().where(
-        Lease.key == literal(chat_lease(channel, ""), String) + InboxUpdate.chat_id,
-        Lease.holder != holder,
-        Lease.expires_at > now,
+    params = {
+        "channel": channel,
+        "lease_prefix": chat_lease(channel, ""),
+        "holder": holder,
+        "now": now,
+        "limit": limit,
+    }
+    return list(await session.scalars(_WAITING_CHATS, params))
+
+
+_HELD_BY_ANOTHER = exists().where(
+    Lease.key == bindparam("lease_prefix", type_=String) + _INBOX.c.chat_id,
+    Lease.holder != bindparam("holder"),
+    Lease.expires_at > bindparam("now"),
+)
+_WAITING_CHATS = (
+    select(_INBOX.c.chat_id)
+    .where(
+        _INBOX.c.done_at.is_(None),
+        _INBOX.c.channel == bindparam("channel"),
+        ~_HELD_BY_ANOTHER,
     )
-    chats = await session.scalars(
-        select(InboxUpdate.chat_id)
-        .where(InboxUpdate.done_at.is_(None), InboxUpdate.channel == channel, ~held_by_another)
-        .group_by(InboxUpdate.chat_id)
-        .order_by(func.min(InboxUpdate.id))
-        .limit(limit)
-    )
-    return list(chats)
+    .group_by(_INBOX.c.chat_id)
+    .order_by(func.min(_INBOX.c.id))
+    .limit(bindparam("limit"))
+)
 
 
 async def waiting(session: AsyncSession, channel: str, chat_id: str) -> list[Stored]:

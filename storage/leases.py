@@ -10,8 +10,9 @@ once it expires. Both SQLite and PostgreSQL run the same upsert.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import Table, bindparam, delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,14 +26,29 @@ async def acquire(
     """Take the lease `key` for `holder` until now + ttl, or renew it if `holder` has it;
     False while another holder's lease runs."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    wanted = insert(Lease).values(key=key, holder=holder, expires_at=now + ttl)
-    statement = wanted.on_conflict_do_update(
+    params = {"key": key, "holder": holder, "expires_at": now + ttl, "now": now}
+    return (await session.execute(_ACQUIRE[dialect], params)).first() is not None
+
+
+def _acquire(insert: Any) -> Any:
+    wanted = insert(_LEASES).values(
+        key=bindparam("key"), holder=bindparam("holder"), expires_at=bindparam("expires_at")
+    )
+    return wanted.on_conflict_do_update(
         index_elements=["key"],
         set_={"holder": wanted.excluded.holder, "expires_at": wanted.excluded.expires_at},
-        where=or_(Lease.holder == holder, Lease.expires_at <= now),
-    ).returning(Lease.key)
-    return (await session.execute(statement)).first() is not None
+        where=or_(
+            _LEASES.c.holder == bindparam("holder"), _LEASES.c.expires_at <= bindparam("now")
+        ),
+    ).returning(_LEASES.c.key)
+
+
+# Built once, on the table: with several instances every chat's turns take and give up a lease.
+_LEASES = cast(Table, Lease.__table__)
+_ACQUIRE = {"sqlite": _acquire(sqlite_insert), "postgresql": _acquire(pg_insert)}
+_RELEASE = delete(_LEASES).where(
+    _LEASES.c.key == bindparam("key"), _LEASES.c.holder == bindparam("holder")
+)
 
 
 async def renew(
@@ -50,7 +66,7 @@ async def renew(
 
 async def release(session: AsyncSession, key: str, holder: str) -> None:
     """Give the lease up now (only if `holder` still has it)."""
-    await session.execute(delete(Lease).where(Lease.key == key, Lease.holder == holder))
+    await session.execute(_RELEASE, {"key": key, "holder": holder})
 
 
 async def prune(session: AsyncSession, now: datetime) -> int:
