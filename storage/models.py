@@ -229,11 +229,15 @@ class Report(Base):
     """A quality problem reported by an enterprise."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_status_submitted_at", "status", "submitted_at"),)
+    __table_args__ = (
+        Index("ix_reports_status_submitted_at", "status", "submitted_at"),
+        # An enterprise's reports, newest first (/myreports): read a page, not sort them all.
+        Index("ix_reports_enterprise_submitted", "enterprise_id", "submitted_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
     reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     areas: Mapped[list[str]] = mapped_column(JSON)
