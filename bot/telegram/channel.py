@@ -304,7 +304,8 @@ class TelegramChannel(TelegramSending):
             return Response(status_code=400)
         try:
             await self.store([body])
-            self.inbox.arrived()  # requests store at once: the worker reads them back in order
+            # Requests store concurrently: the worker reads their rows back, in order.
+            self.inbox.arrived()
         except Exception as error:
             log.warning(
                 "telegram: update %s not stored (%s); Telegram retries", update.update_id, error

@@ -45,8 +45,8 @@ warnings.filterwarnings(
 async def api_call(bot: Any, method: str, fields: dict[str, Any], **timeouts: float) -> Any:
     """A Bot API call on plain JSON, paced and with errors as python-telegram-bot raises them,
     its answer not read into objects: on the calls of every turn (getUpdates, sendMessage,
-    editMessageText) building and reading those objects was a tenth of the bot's CPU under
-    load (bench/PROFILE-turn.md)."""
+    editMessageText) building and reading those objects was a sixth of the bot's CPU under
+    load (bench/PROFILE-turn.md, "Third pass")."""
     try:
         return await bot.do_api_request(method, api_kwargs=fields, **timeouts)
     except EndPointNotFound as error:
