@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, exc
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,6 +25,24 @@ READ_ONLY = "qabot_read_only"
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind else "sqlite"
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """The session's dialect's `insert`: ON CONFLICT is written differently on each."""
+    return pg_insert if dialect_of(session) == "postgresql" else sqlite_insert
+
+
+Statement = TypeVar("Statement")
+
+
+def per_dialect(build: Callable[[Any], Statement]) -> dict[str, Statement]:
+    """A hot statement built once for each dialect from that dialect's `insert`; pick it with
+    `dialect_of(session)`."""
+    return {"sqlite": build(sqlite_insert), "postgresql": build(pg_insert)}
 
 
 def ensure_sqlite_folder(url: str) -> None:

@@ -18,12 +18,10 @@ from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
 from sqlalchemy import Select, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.clock import Clock
-from storage.db import read_only
+from storage.db import insert_for, read_only
 from storage.models import Attachment, StoredFile
 
 FileStoreKind = Literal["local", "database"]
@@ -123,9 +121,7 @@ class DatabaseFileStore:
     async def _insert(self, session: AsyncSession, digest: str, content: bytes) -> None:
         # Insert-or-nothing: saves of the same content at once, from any instance, end
         # with one row and no error (the loser of the race waits for the winner's commit).
-        dialect = session.bind.dialect.name if session.bind else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(StoredFile).values(
+        statement = insert_for(session)(StoredFile).values(
             sha256=digest, size=len(content), content=content, created_at=self.clock.now()
         )
         await session.execute(statement.on_conflict_do_nothing(index_elements=["sha256"]))

@@ -23,10 +23,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_of, insert_for, per_dialect
 from storage.models import ConversationState, InboxUpdate, Lease, ProcessedUpdate
 
 # Kept after handling: Telegram keeps an unconfirmed update for 24 hours and WeCom retries
@@ -69,29 +68,25 @@ async def store(session: AsyncSession, arrivals: list[Arrival], now: datetime) -
         dict(key=a.key, channel=a.channel, chat_id=a.chat_id, body=a.body, received_at=now)
         for a in arrivals
     ]
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
     # Rows as parameters of one prebuilt statement: SQLAlchemy sends them as one multi-row
     # INSERT ("insertmanyvalues") but compiles it once, not once per batch.
-    new = sorted((await session.execute(_STORE[dialect], rows)).all())
+    new = sorted((await session.execute(_STORE[dialect_of(session)], rows)).all())
     by_key = {a.key: a for a in arrivals}
     return [Stored(id, key, by_key[key].chat_id, by_key[key].body) for id, key in new]
 
 
-_STORE = {
-    dialect: upsert(_INBOX)
+_STORE = per_dialect(
+    lambda insert: insert(_INBOX)
     .on_conflict_do_nothing(index_elements=["key"])
     .returning(_INBOX.c.id, _INBOX.c.key)
-    for dialect, upsert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
-}
+)
 
 
 async def first_time(session: AsyncSession, update_key: str, now: datetime) -> bool:
     """Record an update id as handled in this transaction; False if it was handled before.
     One statement, no look-up first; a concurrent turn with the same id waits for ours."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        upsert(ProcessedUpdate)
+        insert_for(session)(ProcessedUpdate)
         .values(key=update_key, processed_at=now)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(ProcessedUpdate.key)

@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import dialect_of, per_dialect
 from storage.models import Lease
 
 
@@ -25,9 +24,8 @@ async def acquire(
 ) -> bool:
     """Take the lease `key` for `holder` until now + ttl, or renew it if `holder` has it;
     False while another holder's lease runs."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
     params = {"key": key, "holder": holder, "expires_at": now + ttl, "now": now}
-    return (await session.execute(_ACQUIRE[dialect], params)).first() is not None
+    return (await session.execute(_ACQUIRE[dialect_of(session)], params)).first() is not None
 
 
 def _acquire(insert: Any) -> Any:
@@ -45,7 +43,7 @@ def _acquire(insert: Any) -> Any:
 
 # Built once, on the table: with several instances every chat's turns take and give up a lease.
 _LEASES = cast(Table, Lease.__table__)
-_ACQUIRE = {"sqlite": _acquire(sqlite_insert), "postgresql": _acquire(pg_insert)}
+_ACQUIRE = per_dialect(_acquire)
 _RELEASE = delete(_LEASES).where(
     _LEASES.c.key == bindparam("key"), _LEASES.c.holder == bindparam("holder")
 )

@@ -9,11 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import read_only
+from storage.db import dialect_of, per_dialect, read_only
 from storage.models import ChannelIdentity, OutboxMessage
 
 PENDING = "pending"
@@ -65,22 +63,20 @@ async def enqueue_many(session: AsyncSession, notes: list[Notification], now: da
         )
         for note in notes
     ]
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
     # One prebuilt statement, the rows as its parameters: SQLAlchemy sends them in multi-row
     # INSERTs ("insertmanyvalues", up to 1,000 rows each) and compiles the statement once.
-    queued = len((await session.execute(_ENQUEUE[dialect], rows)).scalars().all())
+    queued = len((await session.execute(_ENQUEUE[dialect_of(session)], rows)).scalars().all())
     if queued:
         session.info[_QUEUED] = True
     return queued
 
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
-_ENQUEUE = {
-    dialect: insert(_OUTBOX)
+_ENQUEUE = per_dialect(
+    lambda insert: insert(_OUTBOX)
     .on_conflict_do_nothing(index_elements=["dedupe_key"])
     .returning(_OUTBOX.c.id)
-    for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
-}
+)
 
 
 def queued_in(session: AsyncSession) -> bool:
@@ -103,7 +99,7 @@ async def claim_due(
     """
     due = _due(now, urgent_only, channels)
     candidates = select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     ids = list((await session.execute(candidates)).scalars())
     if not ids:

@@ -15,8 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Select, exists, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -62,6 +60,7 @@ from handlers.usecases.reports import act_on_report
 from handlers.usecases.research import research_target_dates
 from handlers.usecases.thread import remind_pending_questions
 from storage.bulk import insert_rows
+from storage.db import insert_for
 from storage.models import (
     AuditEntry,
     ChannelIdentity,
@@ -148,10 +147,8 @@ async def swept_on(core: Core, day: date) -> bool:
 
 
 async def _record_run(session: AsyncSession, day: date, now: datetime) -> None:
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     await session.execute(
-        insert(SweepRun)
+        insert_for(session)(SweepRun)
         .values(day=day, ran_at=now)
         .on_conflict_do_update(index_elements=["day"], set_={"ran_at": now})
     )

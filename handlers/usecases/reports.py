@@ -7,8 +7,6 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.areas import parse_areas
@@ -29,6 +27,7 @@ from handlers.notices import publish
 from handlers.usecases.common_problems import with_similar_reports
 from handlers.usecases.notify import audit
 from handlers.usecases.scope import enterprises_covered, load_in_scope
+from storage.db import dialect_of, per_dialect
 from storage.models import Attachment, Enterprise, Person, Report, ReportCounter, ReportEvent
 
 MAX_FILES = 10
@@ -47,22 +46,21 @@ class ReportDraft:
 
 async def next_reference(session: AsyncSession, year: int) -> tuple[int, str]:
     """Hand out the year's next number in one atomic statement (safe under concurrency)."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    number = int((await session.execute(_NEXT_NUMBER[dialect], {"year": year})).scalar_one())
+    statement = _NEXT_NUMBER[dialect_of(session)]
+    number = int((await session.execute(statement, {"year": year})).scalar_one())
     return number, format_reference(year, number)
 
 
 # Built once per dialect, on the table (not through the ORM's bulk path): every submission.
 _COUNTERS = cast(Table, ReportCounter.__table__)
-_NEXT_NUMBER = {
-    dialect: insert(_COUNTERS)
+_NEXT_NUMBER = per_dialect(
+    lambda insert: insert(_COUNTERS)
     .values(year=bindparam("year"), last_number=1)
     .on_conflict_do_update(
         index_elements=["year"], set_={"last_number": _COUNTERS.c.last_number + 1}
     )
     .returning(_COUNTERS.c.last_number)
-    for dialect, insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
-}
+)
 
 
 async def submit_report(
